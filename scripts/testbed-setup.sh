@@ -58,4 +58,4 @@ if ! docker image inspect arcanos-systemd-test >/dev/null 2>&1; then
 	rm -rf "$dir"
 fi
 
-log "ready: $(docker version --format 'engine {{.Server.Version}} api {{.Server.APIVersion}}'), pm2 $(pm2 --version 2>/dev/null | tail -1)"
+log "ready: $(docker version --format 'engine {{.Server.Version}} api {{.Server.APIVersion}}'), pm2 $(node -p "require('$(npm root -g)/pm2/package.json').version")"
