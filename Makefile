@@ -1,0 +1,62 @@
+# arcanos — make targets. `make ci` is what CI runs (via .ci/run).
+SHELL := /bin/bash
+GO    ?= go
+BUF   := $(GO) tool -modfile=tools/go.mod buf
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X github.com/arcanos-dev/arcanos/pkg/purge.Version=$(VERSION)
+BINARIES := arcanos-agent
+
+.PHONY: all build proto proto-check lint vet test testbed ci run-local demo bench clean
+
+all: build
+
+## build: compile the binaries into bin/
+build:
+	@mkdir -p bin
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/arcanos-agent ./agent/cmd/arcanos-agent
+
+## proto: regenerate Go code from proto/ with buf
+proto:
+	$(BUF) lint
+	$(BUF) generate
+
+## proto-check: buf lint, and fail when the committed generated code is stale
+proto-check:
+	$(BUF) lint
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	  $(BUF) generate --template '{"version":"v2","plugins":[{"local":["go","tool","-modfile=tools/go.mod","protoc-gen-go"],"out":"'"$$tmp"'","opt":["paths=source_relative"]}]}' && \
+	  if ! diff -r "$$tmp" proto/gen; then echo "generated code in proto/gen is stale: run 'make proto' and commit"; exit 1; fi
+	@echo "proto: lint clean, generated code up to date"
+
+## vet: go vet and gofmt
+vet:
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^proto/gen/')); \
+	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+## test: run the tests; tests whose real component is missing skip, naming it
+test:
+	$(GO) test ./...
+
+## testbed: install and start the real components (Docker, PM2, systemd image)
+testbed:
+	bash scripts/testbed-setup.sh
+
+## ci: everything CI checks, with the real components and no skipped test
+ci: testbed vet proto-check build
+	ARCANOS_TESTBED_STRICT=1 bash scripts/ci-test.sh
+
+## run-local: a dry-run purge of this machine
+run-local: build
+	./bin/arcanos-agent purge --dry-run --log-dir logs
+
+## demo: the README's first command (a local dry run until the fleet exists)
+demo: run-local
+
+## bench: the benchmarks written up in docs/benchmarks.md
+bench: build
+	bash scripts/bench-procs.sh
+	bash scripts/bench-dryrun.sh
+
+clean:
+	rm -rf bin logs
