@@ -178,4 +178,3 @@ func progressPrinter(w io.Writer) func(string, *arcanosv1.PhaseResult) {
 			len(res.Findings), len(res.Actions))
 	}
 }
-

@@ -33,10 +33,10 @@ func (detectPhase) Run(ctx context.Context, run *Run, rec *Recorder) {
 	}
 	if kthreads > 0 {
 		rec.Finding(&arcanosv1.Finding{
-			Kind:    "kernel_threads",
-			Subject: fmt.Sprintf("%d kernel threads", kthreads),
-			Verdict: arcanosv1.Verdict_VERDICT_PROTECTED,
-			Reason:  "kernel threads belong to the kernel and are never acted on",
+			Kind:     "kernel_threads",
+			Subject:  fmt.Sprintf("%d kernel threads", kthreads),
+			Verdict:  arcanosv1.Verdict_VERDICT_PROTECTED,
+			Reason:   "kernel threads belong to the kernel and are never acted on",
 			Evidence: map[string]string{"count": strconv.Itoa(kthreads)},
 		})
 	}

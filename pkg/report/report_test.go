@@ -38,11 +38,11 @@ func sample() *arcanosv1.RunResult {
 
 func TestPrintableEscapesControlCharacters(t *testing.T) {
 	cases := map[string]string{
-		"plain name":     "plain name",
-		"a\x1b[31mred":   `a\x1b[31mred`,
-		"two\nlines":     `two\x0alines`,
-		"tab\there":      `tab\x09here`,
-		"bad\xffutf8":    `bad\xffutf8`,
+		"plain name":    "plain name",
+		"a\x1b[31mred":  `a\x1b[31mred`,
+		"two\nlines":    `two\x0alines`,
+		"tab\there":     `tab\x09here`,
+		"bad\xffutf8":   `bad\xffutf8`,
 		"ünïcode is ok": "ünïcode is ok",
 	}
 	for in, want := range cases {
