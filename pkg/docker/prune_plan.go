@@ -43,8 +43,9 @@ type PruneItem struct {
 	Kind string
 	ID   string
 	Name string
-	// Bytes is the space the item holds, or -1 when the engine cannot say
-	// cheaply. An image's size counts layers it may share with others.
+	// Bytes is the space the item holds, 0 when the engine cannot say
+	// cheaply. A container counts its writable layer; an image counts all
+	// its layers, some of which other images may share.
 	Bytes int64
 	// Reason says why the item is a leftover, for the operator.
 	Reason string
@@ -127,7 +128,7 @@ func (c *Client) planContainers(ctx context.Context, all []container.Summary, o 
 			!matchLabels(s.Labels, o.Labels) {
 			continue
 		}
-		ins, err := c.api.ContainerInspect(ctx, s.ID)
+		ins, _, err := c.api.ContainerInspectWithRaw(ctx, s.ID, true)
 		if cerrdefs.IsNotFound(err) {
 			continue
 		}
@@ -138,11 +139,15 @@ func (c *Client) planContainers(ctx context.Context, all []container.Summary, o 
 		if !ok || (minAge > 0 && now.Sub(since) < minAge) {
 			continue
 		}
+		var size int64
+		if ins.SizeRw != nil && *ins.SizeRw > 0 {
+			size = *ins.SizeRw
+		}
 		plan = append(plan, PruneItem{
 			Kind:   KindContainer,
 			ID:     s.ID,
 			Name:   strings.TrimPrefix(ins.Name, "/"),
-			Bytes:  -1,
+			Bytes:  size,
 			Reason: fmt.Sprintf("%s since %s", ins.State.Status, since.UTC().Format(time.RFC3339)),
 		})
 	}
@@ -229,7 +234,6 @@ func (c *Client) planVolumes(ctx context.Context, u usage, o PruneOptions) ([]Pr
 			Kind:   KindVolume,
 			ID:     v.Name,
 			Name:   v.Name,
-			Bytes:  -1,
 			Reason: "anonymous local volume that no container uses",
 		})
 	}
@@ -242,8 +246,8 @@ func (c *Client) planVolumes(ctx context.Context, u usage, o PruneOptions) ([]Pr
 // volumeSizes fills Bytes of planned volumes where the engine can tell.
 //
 // LIMITATION: before API 1.42 the disk-usage call cannot be limited to
-// volumes and would size every container and image, so volume sizes stay -1
-// on those engines (Docker 20.10 included).
+// volumes and would size every container and image, so volume sizes stay 0
+// (unknown) on those engines (Docker 20.10 included).
 func (c *Client) volumeSizes(ctx context.Context, plan []PruneItem) {
 	if versions.LessThan(c.APIVersion(), "1.42") {
 		return
