@@ -75,9 +75,13 @@ func (r *Run) cleanDocker(ctx context.Context, rec *Recorder) {
 		if r.inv.docker == nil {
 			return 0, source.Unavailable("no Docker engine was reached")
 		}
+		age := r.Settings.Caches.DockerAge
+		if age <= 0 {
+			age = docker.AnyAge
+		}
 		var err error
 		plan, err = r.inv.docker.PrunePlan(ctx, docker.PruneOptions{
-			MinAge: r.Settings.Caches.DockerAge, Labels: r.Settings.Caches.DockerLabel})
+			MinAge: age, Labels: r.Settings.Caches.DockerLabel})
 		return len(plan), err
 	})
 	if err != nil {

@@ -82,16 +82,32 @@ func (startupPhase) Run(ctx context.Context, run *Run, rec *Recorder) {
 	})...)
 
 	for _, it := range items {
+		if it.Kind == unitfiles.Kind && !activates(it.Name) {
+			// Targets, slices, mounts and devices order and group units;
+			// they start no daemon of their own.
+			continue
+		}
 		v, why := run.judgeStartup(it)
 		rec.Finding(&arcanosv1.Finding{Kind: it.Kind, Subject: it.Name, Verdict: v,
 			Reason: why, Evidence: startupEvidence(it)})
 	}
 }
 
+// activates reports whether a unit of this name can start a daemon: a
+// service, or a socket, timer or path unit that activates one.
+func activates(unit string) bool {
+	switch path.Ext(unit) {
+	case ".service", ".socket", ".timer", ".path":
+		return true
+	}
+	return false
+}
+
 // startsAtBoot reports whether an item's state means it runs after a reboot.
 func startsAtBoot(it startup.Item) bool {
 	switch it.State {
-	case "disabled", "masked", "hidden", "shadowed", "manual", "linked-runtime", "bad":
+	case "disabled", "masked", "hidden", "shadowed", "manual", "ignored", "missing",
+		"bad", "not-found", "static", "indirect", "alias", "transient", "enabled-runtime":
 		return false
 	}
 	return true
@@ -99,6 +115,9 @@ func startsAtBoot(it startup.Item) bool {
 
 // judgeStartup judges a startup item by what it starts.
 func (r *Run) judgeStartup(it startup.Item) (arcanosv1.Verdict, string) {
+	if it.State == "unreadable" {
+		return arcanosv1.Verdict_VERDICT_UNKNOWN, "could not be read: " + strings.Join(it.Notes, "; ")
+	}
 	if !startsAtBoot(it) {
 		return arcanosv1.Verdict_VERDICT_UNKNOWN, "does not start at boot (" + it.State + ")"
 	}

@@ -34,7 +34,8 @@ type Item struct {
 	// State is how the entry stands: enabled, disabled, masked, static,
 	// hidden, active, ... as fits the kind.
 	State string
-	// Scope is "system" or "user:NAME".
+	// Scope is "system", "user" (seen by every user's manager) or
+	// "user:NAME".
 	Scope string
 	// Starts lists what the entry starts: commands, or images for compose.
 	Starts []string
@@ -48,7 +49,9 @@ type Item struct {
 // FileFacts reads owner, mode and sha256 of the file at rel inside root.
 // users maps uid to name and may be nil.
 func FileFacts(root *os.Root, rel string, users map[uint32]string) (owner, mode, sum string, err error) {
-	f, err := root.Open(rel)
+	// O_NONBLOCK: a FIFO swapped in for a startup file must not hang the
+	// audit; it is refused below as not a regular file.
+	f, err := root.OpenFile(rel, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return "", "", "", fmt.Errorf("open %s: %w", rel, err)
 	}
@@ -57,6 +60,9 @@ func FileFacts(root *os.Root, rel string, users map[uint32]string) (owner, mode,
 	st, err := f.Stat()
 	if err != nil {
 		return "", "", "", fmt.Errorf("stat %s: %w", rel, err)
+	}
+	if !st.Mode().IsRegular() {
+		return "", "", "", fmt.Errorf("%s is not a regular file", rel)
 	}
 	mode = fmt.Sprintf("%04o", st.Mode().Perm())
 	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
