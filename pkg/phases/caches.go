@@ -7,6 +7,7 @@ import (
 	"github.com/arcanos-dev/arcanos/pkg/docker"
 	"github.com/arcanos-dev/arcanos/pkg/pidfiles"
 	"github.com/arcanos-dev/arcanos/pkg/pm2"
+	"github.com/arcanos-dev/arcanos/pkg/procs"
 	"github.com/arcanos-dev/arcanos/pkg/source"
 	arcanosv1 "github.com/arcanos-dev/arcanos/proto/gen/arcanos/v1"
 )
@@ -159,6 +160,18 @@ func (r *Run) cleanPidFiles(ctx context.Context, rec *Recorder) {
 			Detail: fmt.Sprintf("stale: %s", f.Reason), BytesReclaimed: f.Bytes})
 	}
 	if r.DryRun || len(stale) == 0 {
+		return
+	}
+	if initial, err := procs.InInitialPIDNamespace(); !initial {
+		// A pid file under a shared filesystem may belong to a process
+		// outside this namespace, which looks dead from here.
+		why := "the agent runs in a nested PID namespace, where a live owner outside it looks dead; remove by hand after checking"
+		if err != nil {
+			why = "cannot tell which PID namespace the agent runs in: " + err.Error()
+		}
+		for _, a := range actions {
+			rec.Update(a, arcanosv1.ActionState_ACTION_STATE_REFUSED, why)
+		}
 		return
 	}
 	// audit: removes the stale pid/lock files planned above, each re-checked

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/arcanos-dev/arcanos/pkg/testbed"
 )
 
 func TestListParsesCommWithSpacesAndParens(t *testing.T) {
@@ -236,5 +238,15 @@ func TestListStopsWhenContextEnds(t *testing.T) {
 	ps, err := List(ctx, ListOptions{})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("List on an ended context = %d processes, %v; want context.Canceled", len(ps), err)
+	}
+}
+
+func TestNestedPIDNamespaceIsNotInitial(t *testing.T) {
+	if !testbed.InPIDNamespace(t) {
+		return
+	}
+	initial, err := InInitialPIDNamespace()
+	if err != nil || initial {
+		t.Fatalf("inside unshare --pid: initial = %v, err = %v; want false", initial, err)
 	}
 }
