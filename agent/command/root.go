@@ -29,7 +29,11 @@ func (e *exitError) Error() string {
 
 // Execute runs the command line and returns the process exit code.
 func Execute(args []string) int {
-	root := newRoot(os.Stdout, os.Stderr)
+	return run(args, os.Stdout, os.Stderr)
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	root := newRoot(stdout, stderr)
 	root.SetArgs(args)
 	err := root.Execute()
 	if err == nil {
@@ -38,13 +42,13 @@ func Execute(args []string) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.err != nil {
-			fmt.Fprintln(os.Stderr, "arcanos-agent:", ee.err)
+			fmt.Fprintln(stderr, "arcanos-agent:", ee.err)
 		}
 		return ee.code
 	}
 	// Cobra's own errors are usage errors: unknown flag, bad argument.
-	fmt.Fprintln(os.Stderr, "arcanos-agent:", err)
-	fmt.Fprintln(os.Stderr, "Run 'arcanos-agent --help' for usage.")
+	fmt.Fprintln(stderr, "arcanos-agent:", err)
+	fmt.Fprintln(stderr, "Run 'arcanos-agent --help' for usage.")
 	return purge.ExitUsage
 }
 
