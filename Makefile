@@ -57,6 +57,7 @@ demo: run-local
 bench: build
 	bash scripts/bench-procs.sh
 	bash scripts/bench-dryrun.sh
+	WITH_PM2=1 bash scripts/bench-dryrun.sh
 
 clean:
 	rm -rf bin logs

@@ -166,7 +166,8 @@ func Run(ctx context.Context, o Options) (*arcanosv1.RunResult, error) {
 	}
 	log.Info("run finished", "status", res.Status.String(),
 		"unauthorized", res.Summary.Unauthorized, "planned", res.Summary.ActionsPlanned,
-		"done", res.Summary.ActionsDone, "duration", res.FinishedAt.AsTime().Sub(res.StartedAt.AsTime()).Round(time.Millisecond))
+		"done", res.Summary.ActionsDone, "peak_rss_kib", peakRSSKiB(),
+		"duration", res.FinishedAt.AsTime().Sub(res.StartedAt.AsTime()).Round(time.Millisecond))
 	return res, nil
 }
 
