@@ -24,7 +24,7 @@ proto:
 proto-check:
 	$(BUF) lint
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
-	  $(BUF) generate --template '{"version":"v2","plugins":[{"local":["go","tool","-modfile=tools/go.mod","protoc-gen-go"],"out":"'"$$tmp"'","opt":["paths=source_relative"]}]}' && \
+	  $(BUF) generate --template '{"version":"v2","plugins":[{"local":["go","tool","-modfile=tools/go.mod","protoc-gen-go"],"out":"'"$$tmp"'","opt":["paths=source_relative"]},{"local":["go","tool","-modfile=tools/go.mod","protoc-gen-go-grpc"],"out":"'"$$tmp"'","opt":["paths=source_relative"]}]}' && \
 	  if ! diff -r "$$tmp" proto/gen; then echo "generated code in proto/gen is stale: run 'make proto' and commit"; exit 1; fi
 	@echo "proto: lint clean, generated code up to date"
 
