@@ -1,0 +1,117 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+	"google.golang.org/protobuf/proto"
+)
+
+// DefaultOpenTimeout is how long OpenBolt waits for the data file's lock
+// before it decides another controller holds it.
+const DefaultOpenTimeout = 2 * time.Second
+
+// BoltOptions tunes OpenBolt. The zero value is ready to use.
+type BoltOptions struct {
+	// Timeout bounds the wait for the data file's lock (DefaultOpenTimeout
+	// when zero), so a second controller on the same data dir fails fast.
+	Timeout time.Duration
+	// MaxBatchDelay is how long a batched write waits for others to share
+	// its commit (bbolt's default, 10ms, when zero).
+	MaxBatchDelay time.Duration
+	// MaxBatchSize caps the writes sharing one commit (bbolt's default,
+	// 1000, when zero).
+	MaxBatchSize int
+	// Logger receives lifecycle logs (slog.Default() when nil).
+	Logger *slog.Logger
+}
+
+// Bolt is the Store kept in one bbolt file. Writes that many agents make at
+// once (hosts, phases, results, events, run updates) go through bbolt's
+// Batch, so concurrent writers share one fsync; each still returns only
+// after its commit.
+type Bolt struct {
+	db   *bolt.DB
+	path string
+	log  *slog.Logger
+}
+
+var _ Store = (*Bolt)(nil)
+
+// OpenBolt opens (or creates, mode 0600) the store file at path, creating
+// its directory (0700) when missing, and brings its schema up to date. When
+// another process holds the file it fails after opts.Timeout with an error
+// saying the data dir is in use by another controller.
+func OpenBolt(path string, opts BoltOptions) (*Bolt, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+
+	timeout := opts.Timeout
+	if timeout <= 0 {
+		timeout = DefaultOpenTimeout
+	}
+
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("create store dir for %s: %w", path, err)
+	}
+
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout})
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return nil, fmt.Errorf("open store %s: data dir in use by another controller "+
+			"(no lock within %s); stop it or choose another data dir: %w", path, timeout, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+
+	if opts.MaxBatchDelay > 0 {
+		db.MaxBatchDelay = opts.MaxBatchDelay
+	}
+	if opts.MaxBatchSize > 0 {
+		db.MaxBatchSize = opts.MaxBatchSize
+	}
+
+	version, err := migrate(db, log)
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+
+	log.Info("store opened", "path", path, "schema_version", version)
+	return &Bolt{db: db, path: path, log: log}, nil
+}
+
+// Close releases the data file and its lock.
+func (b *Bolt) Close() error {
+	if err := b.db.Close(); err != nil {
+		return fmt.Errorf("close store %s: %w", b.path, err)
+	}
+	return nil
+}
+
+// marshal encodes a message for storage, outside any transaction, so that
+// transactions (and retried batch functions) stay short.
+func marshal(what string, m proto.Message) ([]byte, error) {
+	data, err := proto.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("encode %s: %w", what, err)
+	}
+	return data, nil
+}
+
+// unmarshal decodes a stored value into m. proto.Unmarshal copies what it
+// keeps, so m stays valid after the transaction ends.
+func unmarshal(what string, data []byte, m proto.Message) error {
+	if err := proto.Unmarshal(data, m); err != nil {
+		return fmt.Errorf("decode %s: %w", what, err)
+	}
+	return nil
+}
