@@ -66,7 +66,7 @@ finding is judged against the allowlist (config/authorized-services.json).`,
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newPurgeCmd(stdout, stderr), newValidateCmd(stdout, stderr), newVersionCmd(stdout))
+	root.AddCommand(newPurgeCmd(stdout, stderr), newValidateCmd(stdout, stderr), newVersionCmd(stdout), newEnrollCmd(stdout), newRunCmd(stderr))
 	return root
 }
 

@@ -34,6 +34,7 @@ type Agent struct {
 	PM2       PM2       `mapstructure:"pm2"`
 	Systemd   Systemd   `mapstructure:"systemd"`
 	Health    Health    `mapstructure:"health"`
+	Fleet     Fleet     `mapstructure:"fleet"`
 
 	// ProtectedNames are globs matched against a process's comm and exe base
 	// name, and against unit names: matches are never acted on.
@@ -128,6 +129,7 @@ func Defaults() Agent {
 		ProtectedNames: append([]string(nil), DefaultProtectedNames...),
 		ComposeDirs:    []string{"/srv", "/opt"},
 		Health:         Health{DiskPercent: 90, MemoryPercent: 90, LoadPerCPU: 2},
+		Fleet:          DefaultFleet(),
 	}
 }
 
@@ -159,6 +161,7 @@ func setDefaults(v *viper.Viper) {
 	v.SetDefault("health.load_per_cpu", d.Health.LoadPerCPU)
 	v.SetDefault("protected_names", d.ProtectedNames)
 	v.SetDefault("compose_dirs", d.ComposeDirs)
+	setFleetDefaults(v, d.Fleet)
 }
 
 // FlagKeys maps a command-line flag name to the settings key it sets.
@@ -177,6 +180,10 @@ var FlagKeys = map[string]string{
 	"systemd-bus":      "systemd.bus",
 	"restart-services": "services.restart",
 	"protected-names":  "protected_names",
+	"controller":       "fleet.controller",
+	"state-dir":        "fleet.state_dir",
+	"labels":           "fleet.labels",
+	"allow-real":       "fleet.allow_real",
 }
 
 // Load reads settings from file (optional; "" means none), the ARCANOS_*
@@ -208,6 +215,9 @@ func Load(file string, fs *pflag.FlagSet) (Agent, error) {
 		}
 	}
 
+	if err := labelsFromText(v); err != nil {
+		return Agent{}, err
+	}
 	var a Agent
 	if err := v.UnmarshalExact(&a); err != nil {
 		return Agent{}, fmt.Errorf("settings %s: %w (see docs/settings.md for the keys)", nameOr(file), err)
@@ -242,6 +252,9 @@ func (a Agent) Validate() error {
 	}
 	if a.LogDir == "" {
 		errs = append(errs, errors.New("log_dir must not be empty"))
+	}
+	if err := a.Fleet.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
