@@ -299,7 +299,8 @@ type Hello struct {
 	Os           string            `protobuf:"bytes,5,opt,name=os,proto3" json:"os,omitempty"`
 	// sources lists what the host has: docker, pm2, systemd, ...
 	Sources []string `protobuf:"bytes,6,rep,name=sources,proto3" json:"sources,omitempty"`
-	// real_purges_allowed is the host's own policy (terminate.enabled).
+	// real_purges_allowed is the host's own policy (fleet.allow_real):
+	// when false the agent refuses real purges and says why.
 	RealPurgesAllowed bool `protobuf:"varint,7,opt,name=real_purges_allowed,json=realPurgesAllowed,proto3" json:"real_purges_allowed,omitempty"`
 	// running_run_id names a run still in progress after a reconnect.
 	RunningRunId  string `protobuf:"bytes,8,opt,name=running_run_id,json=runningRunId,proto3" json:"running_run_id,omitempty"`
