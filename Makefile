@@ -14,6 +14,7 @@ all: build
 build:
 	@mkdir -p bin
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/arcanos-agent ./agent/cmd/arcanos-agent
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/arcanos-controller ./controller/cmd/arcanos-controller
 
 ## proto: regenerate Go code from proto/ with buf
 proto:

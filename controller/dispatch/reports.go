@@ -1,0 +1,172 @@
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/arcanos-dev/arcanos/pkg/store"
+	arcanosv1 "github.com/arcanos-dev/arcanos/proto/gen/arcanos/v1"
+)
+
+// member reports whether hostID takes part in runID, and returns the run
+// when it is active. A run that is not active (finished, interrupted by a
+// restart) is looked up in the store, so late results are still accepted.
+func (e *Engine) member(ctx context.Context, runID, hostID string) (*run, bool, error) {
+	if r := e.lookup(runID); r != nil {
+		_, ok := r.hosts[hostID]
+		return r, ok, nil
+	}
+	rec, err := e.opts.Store.GetRun(ctx, runID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("look up run %s: %w", runID, err)
+	}
+	_, ok := rec.GetHosts()[hostID]
+	return nil, ok, nil
+}
+
+// StorePhase stores one phase report of hostID, then records its progress.
+// It returns nil once the report is durable (or is not for a run of this
+// host, which is logged and dropped): the caller may then acknowledge it. An
+// error means nothing was stored.
+func (e *Engine) StorePhase(ctx context.Context, hostID string, rep *arcanosv1.PhaseReport) error {
+	r, ok, err := e.member(ctx, rep.GetRunId(), hostID)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		e.log.Warn("phase report for a run this host is not part of; dropped",
+			"host", hostID, "run", rep.GetRunId(), "seq", rep.GetSeq())
+		return nil
+	}
+	if err := e.opts.Store.PutPhase(ctx, rep.GetRunId(), hostID, rep.GetSeq(), rep.GetPhase()); err != nil {
+		return fmt.Errorf("store phase %d of host %s in run %s: %w", rep.GetSeq(), hostID, rep.GetRunId(), err)
+	}
+	if r == nil {
+		return nil
+	}
+
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	h := r.hosts[hostID]
+	if h.state != arcanosv1.HostRunState_HOST_RUN_STATE_RUNNING || rep.GetSeq() <= h.lastSeq {
+		return nil // a re-sent report, or one after the host's final state
+	}
+	h.lastSeq = rep.GetSeq()
+	r.emit(&arcanosv1.PurgeEvent{RunId: r.id, Host: hostID,
+		State: arcanosv1.HostRunState_HOST_RUN_STATE_PHASE_DONE, Phase: rep.GetPhase()})
+	return nil
+}
+
+// StoreResult stores hostID's run result, then moves the host to FINISHED
+// (FAILED when the result says the run could not complete). A result that
+// arrives after the host's final state (a deadline passed, the controller
+// restarted) is still stored, and an event says it came late.
+func (e *Engine) StoreResult(ctx context.Context, hostID string, rep *arcanosv1.RunReport) error {
+	runID := rep.GetRunId()
+	r, ok, err := e.member(ctx, runID, hostID)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		e.log.Warn("run result for a run this host is not part of; dropped", "host", hostID, "run", runID)
+		return nil
+	}
+	res := rep.GetResult()
+	if res.GetHost() != hostID {
+		// The host is who its certificate says, whatever name it reports.
+		res = proto.Clone(res).(*arcanosv1.RunResult)
+		res.Host = hostID
+	}
+	if err := e.opts.Store.PutResult(ctx, runID, hostID, res); err != nil {
+		return fmt.Errorf("store result of host %s in run %s: %w", hostID, runID, err)
+	}
+
+	state, detail := resultState(res)
+	if r != nil {
+		r.mu.Lock()
+		h := r.hosts[hostID]
+		if !isFinal(h.state) {
+			r.set(h, state, detail, res)
+			r.mu.Unlock()
+			return nil
+		}
+		r.mu.Unlock()
+	}
+
+	e.log.Info("late result stored", "host", hostID, "run", runID)
+	e.events.add(&arcanosv1.PurgeEvent{RunId: runID, Host: hostID, State: state,
+		Detail: "result arrived after the host's final state was recorded; stored, state unchanged",
+		At:     now()})
+	return nil
+}
+
+// resultState maps a host's result to its final state in the run.
+func resultState(res *arcanosv1.RunResult) (arcanosv1.HostRunState, string) {
+	if res.GetStatus() == arcanosv1.PhaseStatus_PHASE_STATUS_FAILED {
+		detail := "the run could not complete"
+		if errs := res.GetErrors(); len(errs) > 0 {
+			detail += ": " + strings.Join(errs, "; ")
+		}
+		return arcanosv1.HostRunState_HOST_RUN_STATE_FAILED, detail
+	}
+	s := res.GetSummary()
+	return arcanosv1.HostRunState_HOST_RUN_STATE_FINISHED, fmt.Sprintf(
+		"%d unauthorized, %d authorized; actions: %d planned, %d done, %d refused, %d failed",
+		s.GetUnauthorized(), s.GetAuthorized(), s.GetActionsPlanned(), s.GetActionsDone(),
+		s.GetActionsRefused(), s.GetActionsFailed())
+}
+
+// Refused records that hostID's agent refused the run, with its reason.
+func (e *Engine) Refused(hostID string, rr *arcanosv1.RunRefused) {
+	r := e.lookup(rr.GetRunId())
+	if r == nil {
+		e.log.Warn("refusal for a run that is not active", "host", hostID, "run", rr.GetRunId())
+		return
+	}
+	h, ok := r.hosts[hostID]
+	if !ok {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.set(h, arcanosv1.HostRunState_HOST_RUN_STATE_REFUSED, "refused by the agent: "+rr.GetReason(), nil)
+}
+
+// Disconnected notes that hostID's stream ended. A host running a run keeps
+// running until its deadline: its agent re-sends its result after
+// reconnecting, and only a host with no result by then is failed.
+func (e *Engine) Disconnected(hostID string) {
+	at := time.Now()
+	for _, r := range e.runsOf(hostID) {
+		r.mu.Lock()
+		h := r.hosts[hostID]
+		if h.state == arcanosv1.HostRunState_HOST_RUN_STATE_RUNNING {
+			h.disconnected = at
+			r.emit(&arcanosv1.PurgeEvent{RunId: r.id, Host: hostID, State: h.state,
+				Detail: "agent disconnected; its result is awaited until the deadline " +
+					h.deadline.UTC().Format(time.RFC3339)})
+		}
+		r.mu.Unlock()
+	}
+}
+
+// runsOf returns the active runs hostID takes part in.
+func (e *Engine) runsOf(hostID string) []*run {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	var out []*run
+	for _, r := range e.active {
+		if _, ok := r.hosts[hostID]; ok {
+			out = append(out, r)
+		}
+	}
+	return out
+}
