@@ -1,0 +1,144 @@
+package overlay
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/arcanos-dev/arcanos/pkg/allowlist"
+)
+
+const central = `{
+  "authorizedProcesses": ["sshd", {"name": "nginx", "exe": "/usr/sbin/nginx"}],
+  "allowedDockerImages": ["redis:7"],
+  "overlays": {
+    "role=web": {"authorizedProcesses": [{"name": "nginx", "exe": "/usr/sbin/nginx"}, "node"],
+                 "authorizedServices": ["nginx"]},
+    "env=prod": {"allowedDockerImages": ["postgres"]}
+  }
+}`
+
+func TestEffectiveMergesTheOverlaysOfTheHostsLabels(t *testing.T) {
+	d, err := Validate([]byte(central), nil)
+	if err != nil {
+		t.Fatalf("validate: %v", err)
+	}
+	tests := []struct {
+		name      string
+		labels    map[string]string
+		applied   []string
+		processes []string
+		services  []string
+		images    []string
+	}{
+		{"no matching label gets the base", map[string]string{"role": "db"}, nil,
+			[]string{"sshd", "nginx"}, nil, []string{"redis:7"}},
+		{"one overlay adds without repeating", map[string]string{"role": "web"}, []string{"role=web"},
+			[]string{"sshd", "nginx", "node"}, []string{"nginx"}, []string{"redis:7"}},
+		{"two overlays both apply", map[string]string{"role": "web", "env": "prod"},
+			[]string{"env=prod", "role=web"},
+			[]string{"sshd", "nginx", "node"}, []string{"nginx"}, []string{"redis:7", "postgres"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doc, applied, err := d.Effective(tt.labels)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(applied, tt.applied) {
+				t.Errorf("applied %v, want %v", applied, tt.applied)
+			}
+			al, err := allowlist.Parse(doc, "effective")
+			if err != nil {
+				t.Fatalf("effective document does not validate: %v\n%s", err, doc)
+			}
+			var procs []string
+			for _, p := range al.Processes {
+				procs = append(procs, p.Name)
+			}
+			if !slices.Equal(procs, tt.processes) || !slices.Equal(al.Services, tt.services) ||
+				!slices.Equal(al.Images, tt.images) {
+				t.Errorf("got processes %v services %v images %v, want %v %v %v",
+					procs, al.Services, al.Images, tt.processes, tt.services, tt.images)
+			}
+			if strings.Contains(string(doc), OverlaysKey) {
+				t.Errorf("effective document keeps the overlays: %s", doc)
+			}
+		})
+	}
+}
+
+func TestEffectiveWithoutOverlaysIsTheDocumentAsWritten(t *testing.T) {
+	raw := []byte("{\"authorizedProcesses\": [\"sshd\"]}\n")
+	d, err := Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, _, err := d.Effective(map[string]string{"role": "web"})
+	if err != nil || string(doc) != string(raw) {
+		t.Fatalf("effective %q %v, want the bytes as written (same digest on the agent)", doc, err)
+	}
+}
+
+func TestValidateReportsEveryProblem(t *testing.T) {
+	tests := []struct {
+		name string
+		doc  string
+		want []string
+	}{
+		{"typo in the base, with its position", "{\n  \"authorizedServices\": [\"ok\"],\n  \"authorizedProcesse\": []\n}",
+			[]string{"allowlist:3:3:", `did you mean authorizedProcesses?`}},
+		{"overlay key without a value", `{"overlays": {"web": {}}}`, []string{"must be label=value"}},
+		{"overlays not an object", `{"overlays": ["role=web"]}`, []string{"$.overlays must be an object"}},
+		{"bad entry inside an overlay", `{"overlays": {"role=web": {"authorizedServices": ["a b"]}}}`,
+			[]string{"allowlist with overlay (role=web)", "$.authorizedServices[0]"}},
+		{"typo inside an overlay", `{"overlays": {"role=web": {"authorizedService": ["nginx"]}}}`,
+			[]string{"did you mean authorizedServices?"}},
+		{"two ecosystem files for one host", `{"pm2Ecosystem": "/srv/a.js", "overlays": {"role=web": {"pm2Ecosystem": "/srv/b.js"}}}`,
+			[]string{"one ecosystem file"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Validate([]byte(tt.doc), nil)
+			if err == nil {
+				t.Fatal("no problem reported")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("problems %q do not say %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestValidateChecksEachKnownHostsCombination(t *testing.T) {
+	// Each overlay alone is fine; together they give one host two
+	// ecosystem files.
+	doc := `{"overlays": {"role=web": {"pm2Ecosystem": "/srv/a.js"}, "env=prod": {"pm2Ecosystem": "/srv/b.js"}}}`
+	if _, err := Validate([]byte(doc), []map[string]string{{"role": "web"}, {"env": "prod"}}); err != nil {
+		t.Fatalf("hosts with one overlay each: %v", err)
+	}
+	_, err := Validate([]byte(doc), []map[string]string{{"role": "web", "env": "prod"}})
+	if err == nil || !strings.Contains(err.Error(), "one ecosystem file") {
+		t.Fatalf("host with both overlays: %v, want the ecosystem conflict", err)
+	}
+}
+
+func TestEcosystemFileIsLeftToTheAgent(t *testing.T) {
+	// The file lives on the hosts, not on the controller.
+	doc := `{"pm2Ecosystem": "/nonexistent/ecosystem.config.js"}`
+	if _, err := Validate([]byte(doc), nil); err != nil {
+		t.Fatalf("missing ecosystem file refused on the controller: %v", err)
+	}
+	if _, err := Validate([]byte(`{"pm2Ecosystem": 3}`), nil); err == nil {
+		t.Fatal("a non-string pm2Ecosystem was accepted")
+	}
+	var keys map[string]any
+	d, _ := Parse([]byte(`{"pm2Ecosystem": "/srv/a.js", "overlays": {}}`))
+	eff, _, _ := d.Effective(nil)
+	if err := json.Unmarshal(eff, &keys); err != nil || keys["pm2Ecosystem"] != "/srv/a.js" {
+		t.Fatalf("effective %s lost the ecosystem path", eff)
+	}
+}
