@@ -15,6 +15,7 @@ build:
 	@mkdir -p bin
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/arcanos-agent ./agent/cmd/arcanos-agent
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/arcanos-controller ./controller/cmd/arcanos-controller
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/arcanosctl ./cli/cmd/arcanosctl
 
 ## proto: regenerate Go code from proto/ with buf
 proto:

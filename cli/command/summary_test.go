@@ -1,0 +1,57 @@
+package command
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"testing"
+
+	arcanosv1 "github.com/arcanos-dev/arcanos/proto/gen/arcanos/v1"
+)
+
+func TestSummaryGroupsHostsStoppedForTheSameReason(t *testing.T) {
+	tr := newTracker()
+	tr.apply(&arcanosv1.PurgeEvent{RunId: runID, Host: "web-0", State: arcanosv1.HostRunState_HOST_RUN_STATE_FAILED,
+		Detail: "agent disconnected"})
+	for i := 1; i <= 7; i++ {
+		tr.apply(event(fmt.Sprintf("web-%d", i), arcanosv1.HostRunState_HOST_RUN_STATE_SKIPPED, "rollout stopped: 1 host(s) failed"))
+	}
+	var out bytes.Buffer
+	if err := writeSummary(&out, runID, tr.outcomes(), nil, 0); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{
+		"  web-0  failed: agent disconnected\n",
+		"  web-1, web-2, web-3, web-4, web-5 and 2 more  skipped (7 hosts): rollout stopped: 1 host(s) failed\n",
+		"8 host(s): 1 failed, 7 skipped; no unauthorized findings",
+	} {
+		if !strings.Contains(out.String(), w) {
+			t.Errorf("summary lacks %q:\n%s", w, out.String())
+		}
+	}
+}
+
+func TestSummaryCountsFromTheFullResultAndCapsTheUnauthorizedList(t *testing.T) {
+	tr := newTracker()
+	subjects := make([]string, 60)
+	for i := range subjects {
+		subjects[i] = fmt.Sprintf("miner-%02d", i)
+	}
+	done := event("web-1", arcanosv1.HostRunState_HOST_RUN_STATE_FINISHED, "")
+	done.Result = hostResult("web-1", ok, subjects...)
+	tr.apply(done)
+
+	o := tr.outcomes()[0]
+	if n := len(o.result.GetPhases()[0].GetFindings()); n != 60 {
+		t.Fatalf("the kept result holds %d findings, want only the 60 unauthorized", n)
+	}
+	var out bytes.Buffer
+	if err := writeSummary(&out, runID, tr.outcomes(), nil, 50); err != nil {
+		t.Fatal(err)
+	}
+	s := out.String()
+	if !strings.Contains(s, "web-1  finished  1           60") || !strings.Contains(s, "miner-49") ||
+		strings.Contains(s, "miner-50") || !strings.Contains(s, "… and 10 more: arcanosctl runs show run-42 -o json") {
+		t.Fatalf("summary:\n%s", s)
+	}
+}
