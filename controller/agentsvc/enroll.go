@@ -93,6 +93,13 @@ func (s *Service) Enroll(ctx context.Context, req *arcanosv1.EnrollRequest) (*ar
 		return nil, status.Errorf(codes.Unavailable, "enroll host %s: %v", hostID, err)
 	}
 
+	// LIMITATION: a token not bound to a host name may enroll a name that
+	// is already enrolled (a rebuilt host); the earlier certificate stays
+	// valid until it expires, as there is no revocation. Bind tokens with
+	// --hostname to rule that out.
+	if s.opts.Registry.Host(hostID) != nil {
+		s.log.Warn("host enrolled again; its earlier certificate stays valid", "host", hostID)
+	}
 	if err := s.opts.Registry.Enrolled(ctx, hostID, req.GetLabels()); err != nil {
 		return nil, status.Errorf(codes.Unavailable, "enroll host %s: %v", hostID, err)
 	}

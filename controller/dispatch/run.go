@@ -207,7 +207,7 @@ func (r *run) detailLocked() string {
 	for _, name := range slices.Sorted(maps.Keys(counts)) {
 		parts = append(parts, fmt.Sprintf("%d %s", counts[name], name))
 	}
-	d := fmt.Sprintf("%d hosts: %s", len(r.hosts), strings.Join(parts, ", "))
+	d := fmt.Sprintf("%d host(s): %s", len(r.hosts), strings.Join(parts, ", "))
 	if r.stopped != "" {
 		d += "; " + r.stopped
 	}

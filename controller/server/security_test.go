@@ -163,3 +163,41 @@ func TestOperatorCallsNeedAnOperatorCertificate(t *testing.T) {
 		t.Fatalf("health check: %v %v", resp, err)
 	}
 }
+
+func TestSilentAgentIsDroppedAfterTheHeartbeatDeadline(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Heartbeat.Interval, cfg.Heartbeat.Missed = time.Second, 1
+	f := start(t, cfg)
+	a := f.newAgent(t, "web-1", nil)
+
+	// The fake agent sends no heartbeat.
+	if err := a.endErr(); status.Code(err) != codes.DeadlineExceeded {
+		t.Fatalf("silent stream ended with %v, want DeadlineExceeded", err)
+	}
+	hosts, err := f.op.ListHosts(ctx(t), &arcanosv1.ListHostsRequest{})
+	if err != nil || len(hosts.GetHosts()) != 1 || hosts.GetHosts()[0].GetOnline() {
+		t.Fatalf("hosts after the drop: %v %v, want web-1 offline", hosts, err)
+	}
+}
+
+func TestListHostsBySelector(t *testing.T) {
+	f := start(t, testConfig(t))
+	f.newAgent(t, "web-1", map[string]string{"role": "web"})
+	f.newAgent(t, "db-1", map[string]string{"role": "db"})
+	if _, err := f.enroll(t, "web-2", f.token(t, ""), map[string]string{"role": "web"}); err != nil {
+		t.Fatal(err)
+	}
+
+	resp, err := f.op.ListHosts(ctx(t), &arcanosv1.ListHostsRequest{
+		Selector: &arcanosv1.Selector{Labels: map[string]string{"role": "web"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, h := range resp.GetHosts() {
+		got[h.GetHostId()] = h.GetOnline()
+	}
+	if len(got) != 2 || !got["web-1"] || got["web-2"] {
+		t.Fatalf("hosts %v, want web-1 online and web-2 offline", got)
+	}
+}
