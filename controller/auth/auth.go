@@ -118,4 +118,5 @@ type stream struct {
 	ctx context.Context
 }
 
+// Context returns the stream's context with the caller's identity.
 func (s *stream) Context() context.Context { return s.ctx }

@@ -94,3 +94,15 @@ func TestLoadRefusesUnknownKeysAndBadValues(t *testing.T) {
 		})
 	}
 }
+
+func TestExampleFileLoads(t *testing.T) {
+	c, err := Load("controller.example.yaml", nil)
+	if err != nil {
+		t.Fatalf("controller.example.yaml: %v", err)
+	}
+	d := Defaults()
+	if c.DataDir != d.DataDir || c.Heartbeat != d.Heartbeat || c.Runs != d.Runs ||
+		c.Retention != d.Retention || c.Log != d.Log || len(c.Schedules) != 1 {
+		t.Fatalf("example %+v does not show the defaults it claims", c)
+	}
+}
