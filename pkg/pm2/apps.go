@@ -9,7 +9,11 @@ import (
 	"time"
 )
 
-// App is one app of a PM2 daemon. It never holds the app's environment.
+// App is one app instance of a PM2 daemon. It never holds the app's
+// environment. An app in cluster mode (or fork mode with instances > 1) is
+// listed once per instance: the same Name and Daemon, its own PMID and PID.
+// A caller acting once per app keys it by (Daemon.Home, Name); Stop, Restart
+// and Delete take a name and act on all its instances.
 type App struct {
 	Name string
 	// PMID is the app's id in its daemon (one per instance in cluster mode).

@@ -205,9 +205,11 @@ func TestAppsWithoutADaemonIsUnavailableAndStartsNone(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// A process that took a God Daemon's title for this home, and one that
-	// also owns a socket named rpc.sock there: neither is a PM2 daemon.
-	fake := startFakeDaemon(t, home)
+	// A node process that took a God Daemon's title for this home, and one
+	// that also owns a socket named rpc.sock there: neither is a PM2 daemon.
+	// (A title taken by another program is refused earlier: see
+	// TestAppsRefusesATitledProcessWithAStaleRPCSocket.)
+	fake := startNodeDaemon(t, home)
 	dead := exitedPID(t)
 
 	cases := []struct {

@@ -78,7 +78,8 @@ func titleOf(cmdline []string) string {
 // stdout, which PM2 points at HOME/pm2.log.
 //
 // A title is what a process says of itself: any user can take a God Daemon's
-// title. Apps checks the rest (uid, rpc.sock, pm2.pid) before it trusts one.
+// title. Apps checks the rest (node executable, uid, pm2.pid, a connect to
+// rpc.sock) before it trusts one.
 func Discover(ps []procs.Process) []Daemon {
 	var out []Daemon
 	for _, p := range ps {

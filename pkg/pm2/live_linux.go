@@ -3,11 +3,13 @@ package pm2
 import (
 	"bytes"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/arcanos-dev/arcanos/pkg/source"
 )
@@ -15,15 +17,25 @@ import (
 // procRoot is where checkLive reads processes.
 const procRoot = "/proc"
 
+// dialTimeout bounds checkLive's connect to a daemon's rpc.sock. A socket
+// nothing listens on refuses at once; only a daemon too busy to accept
+// waits this long.
+const dialTimeout = time.Second
+
 // liveDaemon is what checkLive learnt about a daemon it found running.
 type liveDaemon struct {
 	gid uint32
 }
 
 // checkLive makes sure, just before pm2 runs, that d still is a running God
-// Daemon for d.Home owned by d.UID, listening on Home/rpc.sock and named by
-// Home/pm2.pid. Any pm2 command run without such a daemon would start one,
-// so every miss is a source.UnavailableError and pm2 is not run.
+// Daemon for d.Home owned by d.UID: a node process with the daemon's title,
+// named by Home/pm2.pid, that accepts a connection on Home/rpc.sock. Any pm2
+// command run without such a daemon would start one, so every miss is a
+// source.UnavailableError and pm2 is not run. A title and a socket file
+// alone prove nothing: any program can take the title, and a daemon killed
+// with SIGKILL leaves its rpc.sock behind.
+//
+// LIMITATION: a daemon run by another runtime than node (bun) is refused.
 //
 // LIMITATION: the daemon can still exit between this check and pm2's
 // connect; pm2 would then start a new daemon for d.Home as d.UID. The window
@@ -44,6 +56,10 @@ func checkLive(d Daemon) (liveDaemon, error) {
 	_, home, ok := daemonHome(d.PID, titleOf(strings.Split(string(bytes.TrimRight(raw, "\x00")), "\x00")))
 	if !ok || home == "" || home != filepath.Clean(d.Home) {
 		return liveDaemon{}, none("pid %d is not its God Daemon", d.PID)
+	}
+
+	if err := runsNode(dir); err != nil {
+		return liveDaemon{}, none("pid %d %v", d.PID, err)
 	}
 
 	status, err := os.ReadFile(filepath.Join(dir, "status"))
@@ -71,7 +87,29 @@ func checkLive(d Daemon) (liveDaemon, error) {
 	if strings.TrimSpace(string(pidText)) != strconv.Itoa(int(d.PID)) {
 		return liveDaemon{}, none("pm2.pid names %q, not pid %d", strings.TrimSpace(string(pidText)), d.PID)
 	}
+
+	// Last, as close to pm2's own connect as possible.
+	conn, err := net.DialTimeout("unix", filepath.Join(d.Home, "rpc.sock"), dialTimeout)
+	if err != nil {
+		return liveDaemon{}, source.UnavailableWrap(err, "PM2 daemon for %s does not answer on rpc.sock", d.Home)
+	}
+	_ = conn.Close()
 	return liveDaemon{gid: gid}, nil
+}
+
+// runsNode checks that the process at dir (/proc/PID) runs node: the
+// base name of its executable starts with "node" (node, nodejs, node20).
+// The title cannot tell: node replaced the daemon's argv with it.
+func runsNode(dir string) error {
+	exe, err := os.Readlink(filepath.Join(dir, "exe"))
+	if err != nil {
+		return fmt.Errorf("has no readable executable: %w", err)
+	}
+	// An upgraded node binary still runs as "/usr/bin/node (deleted)".
+	if base := filepath.Base(strings.TrimSuffix(exe, " (deleted)")); !strings.HasPrefix(base, "node") {
+		return fmt.Errorf("is not node: it runs %s", exe)
+	}
+	return nil
 }
 
 // homeOfCut resolves the home of a daemon whose title holds only its
