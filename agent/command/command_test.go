@@ -214,7 +214,7 @@ func TestHangingDockerTimesOutAndTheRunGoesOn(t *testing.T) {
 func TestWholeRunTimeoutKeepsPartialResultAndExits1(t *testing.T) {
 	dir := t.TempDir()
 	al := write(t, dir, "a.json", `{}`)
-	args := append([]string{"purge", "--dry-run", "--allowlist", al, "--timeout", "1ns", "-o", "json"}, quiet(dir)...)
+	args := append([]string{"purge", "--dry-run", "--allowlist", al, "--timeout", "1ms", "-o", "json"}, quiet(dir)...)
 	code, out, _ := agent(t, args...)
 	if code != 1 {
 		t.Fatalf("exit %d, want 1 for a timed-out run", code)

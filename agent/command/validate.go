@@ -63,6 +63,9 @@ line:column. Exit code 0 when valid, 2 when not.`,
 			} else if len(problems) > 0 {
 				writeProblems(stderr, path, err)
 			} else {
+				if configFile != "" {
+					fmt.Fprintf(stdout, "%s: valid settings\n", configFile)
+				}
 				fmt.Fprintf(stdout, "%s: valid (%d processes, %d services, %d PM2 apps, %d images)\n",
 					path, len(al.Processes), len(al.Services), len(al.PM2Apps), len(al.Images))
 			}

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/arcanos-dev/arcanos/pkg/procs"
 	"github.com/arcanos-dev/arcanos/pkg/redact"
 	arcanosv1 "github.com/arcanos-dev/arcanos/proto/gen/arcanos/v1"
 )
@@ -22,6 +23,10 @@ func (detectPhase) Name() string { return Detect }
 
 func (detectPhase) Run(ctx context.Context, run *Run, rec *Recorder) {
 	run.ensureInventory(ctx, rec)
+	if !run.inv.procsOK && ctx.Err() == nil {
+		// Without the process list the audit misses what matters most.
+		rec.Errorf("the process list could not be read; see the processes source")
+	}
 
 	kthreads := 0
 	for _, j := range run.inv.judged {
@@ -107,7 +112,7 @@ func processFinding(j judgedProcess) *arcanosv1.Finding {
 		ev["exe_deleted"] = "true"
 	}
 	if len(p.Cmdline) > 0 {
-		ev["cmdline"] = redact.String(p.Cmdline)
+		ev["cmdline"] = redact.String(splitTitles(p.Cmdline))
 	}
 	if p.StartUnixMilli > 0 {
 		ev["start_ms"] = strconv.FormatInt(p.StartUnixMilli, 10)
@@ -127,20 +132,40 @@ func processFinding(j judgedProcess) *arcanosv1.Finding {
 	if p.Zombie {
 		kind = "zombie"
 	}
-	return &arcanosv1.Finding{Kind: kind, Subject: displayName(p.Comm, p.Cmdline),
+	return &arcanosv1.Finding{Kind: kind, Subject: displayName(p),
 		Verdict: j.verdict, Reason: j.reason, Evidence: ev}
 }
 
-// displayName is the process name shown to a person: its comm, which the
-// cmdline cannot spoof past the kernel's 15 bytes.
-func displayName(comm string, argv []string) string {
-	if comm != "" {
-		return comm
+// displayName is the process name shown to a person: its comm, redacted
+// like a command line when a process rewrote its title to one (a title of
+// "mysql -psecret" would otherwise show the secret).
+func displayName(p procs.Process) string {
+	name := p.Comm
+	if name == "" && len(p.Cmdline) > 0 {
+		name = p.Cmdline[0]
 	}
-	if len(argv) > 0 {
-		return argv[0]
+	if name == "" {
+		return "pid " + strconv.Itoa(int(p.PID))
 	}
-	return "?"
+	if strings.ContainsAny(name, " \t") {
+		return redact.String(strings.Fields(name))
+	}
+	return name
+}
+
+// splitTitles splits argv elements holding whole command lines (a process
+// title set as one string, the argument of sh -c) into words, so redaction
+// sees "-psecret" as an argument of its own.
+func splitTitles(argv []string) []string {
+	out := make([]string, 0, len(argv))
+	for _, a := range argv {
+		if strings.ContainsAny(a, " \t") {
+			out = append(out, strings.Fields(a)...)
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
 }
 
 func shortID(id string) string {

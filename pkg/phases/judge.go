@@ -11,6 +11,7 @@ import (
 	"github.com/arcanos-dev/arcanos/pkg/docker"
 	"github.com/arcanos-dev/arcanos/pkg/pm2"
 	"github.com/arcanos-dev/arcanos/pkg/procs"
+	"github.com/arcanos-dev/arcanos/pkg/settings"
 	arcanosv1 "github.com/arcanos-dev/arcanos/proto/gen/arcanos/v1"
 )
 
@@ -81,10 +82,14 @@ func (r *Run) judgeApp(a pm2.App) judgedApp {
 func (r *Run) judgeProcess(p procs.Process, byCtr map[string]*judgedContainer,
 	byAppPID map[int32]*judgedApp, daemons map[int32]pm2.Daemon) judgedProcess {
 	j := judgedProcess{p: p}
-	protect := func(reason string) judgedProcess {
-		j.verdict, j.reason = arcanosv1.Verdict_VERDICT_PROTECTED, reason
+	judge := func(v arcanosv1.Verdict, reason, manager string) judgedProcess {
+		j.verdict, j.reason, j.manager = v, reason, manager
 		return j
 	}
+	protect := func(reason string) judgedProcess {
+		return judge(arcanosv1.Verdict_VERDICT_PROTECTED, reason, "")
+	}
+	unknown := arcanosv1.Verdict_VERDICT_UNKNOWN
 
 	switch {
 	case p.KernelThread:
@@ -96,31 +101,48 @@ func (r *Run) judgeProcess(p procs.Process, byCtr map[string]*judgedContainer,
 	case r.ancestors[p.PID]:
 		return protect("an ancestor of the arcanos agent")
 	case p.Zombie:
-		j.verdict = arcanosv1.Verdict_VERDICT_UNKNOWN
-		j.reason = fmt.Sprintf("zombie: exited, waiting for parent pid %d to reap it", p.PPID)
-		return j
-	}
-	if g := r.protectedName(p.Comm, path.Base(p.Exe)); g != "" {
-		return protect("protected name " + g + " (settings protected_names)")
+		return judge(unknown, fmt.Sprintf("zombie: exited, waiting for parent pid %d to reap it", p.PPID), "")
 	}
 
+	// A process that something else manages takes its manager's verdict.
+	// When the manager could not be read, the process is not judged on its
+	// own: signalling a container's or PM2 app's process would only make its
+	// manager restart it, and might hit something authorized.
 	if id := containerID(p.Cgroup); id != "" {
+		manager := "container:" + id
 		if jc, ok := byCtr[id]; ok {
-			j.manager = "container:" + id
-			j.verdict = jc.verdict
-			j.reason = fmt.Sprintf("runs in container %s: %s", jc.c.Name, jc.reason)
-			return j
+			return judge(jc.verdict, fmt.Sprintf("runs in container %s: %s", jc.c.Name, jc.reason), manager)
 		}
+		if !r.inv.containersOK {
+			return judge(unknown, "runs in container "+shortID(id)+", but Docker could not be read; not judged, never acted on", manager)
+		}
+		return judge(unknown, "runs in container "+shortID(id)+", which the Docker engine does not list (another engine?); never acted on", manager)
 	}
 	if ja, ok := byAppPID[p.PID]; ok {
-		j.manager = "pm2:" + ja.a.Daemon.Home + ":" + ja.a.Name
-		j.verdict = ja.verdict
-		j.reason = fmt.Sprintf("PM2 app %s: %s", ja.a.Name, ja.reason)
-		return j
+		return judge(ja.verdict, fmt.Sprintf("PM2 app %s: %s", ja.a.Name, ja.reason),
+			"pm2:"+ja.a.Daemon.Home+":"+ja.a.Name)
 	}
-	if d, ok := daemons[p.PID]; ok && r.Allowlist.PM2Ecosystem != "" {
-		j.verdict = arcanosv1.Verdict_VERDICT_AUTHORIZED
-		j.reason = "PM2 daemon for " + d.Home + ", which serves the pm2Ecosystem apps"
+	if d, ok := daemons[p.PID]; ok {
+		if r.Allowlist.PM2Ecosystem != "" {
+			return judge(arcanosv1.Verdict_VERDICT_AUTHORIZED,
+				"PM2 daemon for "+d.Home+", which serves the pm2Ecosystem apps", "pm2:"+d.Home)
+		}
+		return judge(unknown, "PM2 daemon for "+d.Home+": its apps are judged one by one", "pm2:"+d.Home)
+	}
+	if d, ok := daemons[p.PPID]; ok {
+		why := "child of the PM2 daemon for " + d.Home + " that is none of its listed apps; never acted on"
+		if !r.inv.pm2OK {
+			why = "child of the PM2 daemon for " + d.Home + ", whose apps could not be read; not judged, never acted on"
+		}
+		return judge(unknown, why, "pm2:"+d.Home)
+	}
+
+	if g := r.protectedName(p.Comm, path.Base(p.Exe)); g != "" {
+		if where, ok := trustedExe(p); ok {
+			return protect("protected name " + g + " (settings protected_names), " + where)
+		}
+		j.reason = fmt.Sprintf("named like the protected %s but runs from %s", g, exeText(p))
+		j.verdict = arcanosv1.Verdict_VERDICT_UNAUTHORIZED
 		return j
 	}
 
@@ -131,14 +153,12 @@ func (r *Run) judgeProcess(p procs.Process, byCtr map[string]*judgedContainer,
 	facts.ExeSHA256 = r.exeDigest(p)
 	ok, why := r.Allowlist.MatchProcess(facts)
 	if ok {
-		j.verdict, j.reason = arcanosv1.Verdict_VERDICT_AUTHORIZED, why
-		return j
+		return judge(arcanosv1.Verdict_VERDICT_AUTHORIZED, why, "")
 	}
 	j.verdict, j.reason = arcanosv1.Verdict_VERDICT_UNAUTHORIZED, why
 	if unit := systemdUnit(p.Cgroup); unit != "" {
 		if ok, uwhy := r.Allowlist.MatchService(unit); ok {
-			j.verdict, j.reason = arcanosv1.Verdict_VERDICT_AUTHORIZED, "runs in "+unit+": "+uwhy
-			return j
+			return judge(arcanosv1.Verdict_VERDICT_AUTHORIZED, "runs in "+unit+": "+uwhy, "")
 		}
 		j.manager = "unit:" + unit
 		j.reason += "; runs in " + unit
@@ -149,9 +169,43 @@ func (r *Run) judgeProcess(p procs.Process, byCtr map[string]*judgedContainer,
 	return j
 }
 
-// protectedName returns the protected_names glob matching any of names.
+// systemPrefixes are where a protected daemon's executable may live. A
+// process named like one that runs from anywhere else is masquerading.
+var systemPrefixes = []string{"/usr/", "/bin/", "/sbin/", "/lib/", "/lib64/"}
+
+// trustedExe says whether a process's executable is a system binary, and
+// how that was decided.
+func trustedExe(p procs.Process) (string, bool) {
+	if p.ExeDeleted {
+		return "", false
+	}
+	if p.Exe == "" {
+		// Only a process the agent may not inspect has no readable exe;
+		// the agent runs as root, so this is rare, and not acting is safe.
+		return "executable unreadable", true
+	}
+	for _, pre := range systemPrefixes {
+		if strings.HasPrefix(p.Exe, pre) {
+			return "executable " + p.Exe, true
+		}
+	}
+	return "", false
+}
+
+func exeText(p procs.Process) string {
+	if p.ExeDeleted {
+		return p.Exe + " (deleted)"
+	}
+	return p.Exe
+}
+
+// protectedName returns the protected glob matching any of names: the
+// built-in base-system daemons, which settings cannot remove, and the
+// host's own protected_names.
 func (r *Run) protectedName(names ...string) string {
-	for _, g := range r.Settings.ProtectedNames {
+	globs := append(settings.DefaultProtectedNames[:len(settings.DefaultProtectedNames):len(settings.DefaultProtectedNames)],
+		r.Settings.ProtectedNames...)
+	for _, g := range globs {
 		for _, n := range names {
 			if n == "" || n == "." {
 				continue

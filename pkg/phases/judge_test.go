@@ -90,7 +90,15 @@ func TestJudgeProcess(t *testing.T) {
 		{"in authorized unit", procs.Process{PID: 15, Comm: "postgres", Exe: "/usr/lib/postgresql/16/bin/postgres", Cgroup: "/system.slice/postgresql.service"}, arcanosv1.Verdict_VERDICT_AUTHORIZED, "postgresql.service", ""},
 		{"in other unit", procs.Process{PID: 16, Comm: "miner", Exe: "/opt/miner", Cgroup: "/system.slice/miner.service"}, arcanosv1.Verdict_VERDICT_UNAUTHORIZED, "runs in miner.service", "unit:miner.service"},
 		{"deleted binary", procs.Process{PID: 17, Comm: "x", Exe: "/tmp/x", ExeDeleted: true}, arcanosv1.Verdict_VERDICT_UNAUTHORIZED, "deleted", ""},
+		{"protected name from /tmp", procs.Process{PID: 18, Comm: "sshd", Exe: "/tmp/sshd"}, arcanosv1.Verdict_VERDICT_UNAUTHORIZED, "named like the protected sshd but runs from /tmp/sshd", ""},
+		{"protected name, deleted exe", procs.Process{PID: 19, Comm: "cron", Exe: "/usr/sbin/cron", ExeDeleted: true}, arcanosv1.Verdict_VERDICT_UNAUTHORIZED, "(deleted)", ""},
+		{"unknown container", procs.Process{PID: 20, Comm: "x", Cgroup: "/docker/" + strings.Repeat("f", 64)}, arcanosv1.Verdict_VERDICT_UNKNOWN, "does not list", "container:" + strings.Repeat("f", 64)},
+		{"pm2 daemon", procs.Process{PID: 700, Comm: "PM2 v7.0.4: God"}, arcanosv1.Verdict_VERDICT_UNKNOWN, "PM2 daemon for /root/.pm2", "pm2:/root/.pm2"},
+		{"child of pm2 daemon not in its apps", procs.Process{PID: 701, PPID: 700, Comm: "node"}, arcanosv1.Verdict_VERDICT_UNKNOWN, "child of the PM2 daemon", "pm2:/root/.pm2"},
 	}
+	r.inv.containersOK = true
+	r.inv.pm2OK = true
+	r.inv.pm2Daemons = []pm2.Daemon{{PID: 700, Home: "/root/.pm2"}}
 	r.judgeAll()
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -123,5 +131,22 @@ func TestTerminateGate(t *testing.T) {
 	r.Settings.Terminate.Enabled = true
 	if g := r.terminateGate(); g != "" {
 		t.Fatalf("termination enabled, gate = %q", g)
+	}
+}
+
+func TestManagedProcessesAreNotJudgedWhenTheirManagerIsUnreadable(t *testing.T) {
+	r := testRun(t, `{"allowedDockerImages": ["postgres"], "authorizedProcesses": []}`)
+	r.inv.pm2Daemons = []pm2.Daemon{{PID: 700, Home: "/srv/.pm2"}}
+	r.inv.procs = []procs.Process{
+		{PID: 30, Comm: "postgres", Exe: "/usr/lib/postgresql/bin/postgres", Cgroup: "/system.slice/docker-" + ctrID + ".scope"},
+		{PID: 31, PPID: 700, Comm: "node", Exe: "/usr/bin/node"},
+	}
+	r.judgeAll() // containersOK and pm2OK are false: Docker and PM2 unreadable
+	for _, j := range r.inv.judged {
+		if j.verdict != arcanosv1.Verdict_VERDICT_UNKNOWN || j.manager == "" ||
+			!strings.Contains(j.reason, "could not be read") {
+			t.Errorf("pid %d: %s %q manager %q; want unknown, managed, never acted on",
+				j.p.PID, j.verdict, j.reason, j.manager)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/arcanos-dev/arcanos/pkg/redact"
 	"github.com/arcanos-dev/arcanos/pkg/startup"
 	"github.com/arcanos-dev/arcanos/pkg/startup/compose"
 	"github.com/arcanos-dev/arcanos/pkg/startup/cron"
@@ -152,7 +153,7 @@ func (r *Run) judgeNames(what string, names []string, match func(string) (bool, 
 	var bad []string
 	for _, n := range names {
 		if ok, why := match(n); !ok {
-			bad = append(bad, what+" "+n+": "+why)
+			bad = append(bad, what+" "+redactCommand(n)+": "+why)
 		}
 	}
 	if len(bad) > 0 {
@@ -163,6 +164,14 @@ func (r *Run) judgeNames(what string, names []string, match func(string) (bool, 
 		why += " (" + strings.Join(notes, "; ") + ")"
 	}
 	return arcanosv1.Verdict_VERDICT_AUTHORIZED, why
+}
+
+// redactCommand hides secret-looking values in a startup command line.
+func redactCommand(cmd string) string {
+	if !strings.ContainsAny(cmd, " \t") && !strings.Contains(cmd, "://") {
+		return cmd
+	}
+	return redact.String(strings.Fields(cmd))
 }
 
 // matchCommand judges a command line by its program, as a process would be.
@@ -198,7 +207,11 @@ func startupEvidence(it startup.Item) map[string]string {
 	set("sha256", it.SHA256)
 	set("scope", it.Scope)
 	set("run_as", it.RunAs)
-	set("starts", strings.Join(it.Starts, " ; "))
+	starts := make([]string, len(it.Starts))
+	for i, st := range it.Starts {
+		starts[i] = redactCommand(st)
+	}
+	set("starts", strings.Join(starts, " ; "))
 	set("notes", strings.Join(it.Notes, " ; "))
 	return ev
 }

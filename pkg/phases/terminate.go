@@ -22,28 +22,27 @@ func (terminatePhase) Name() string { return Terminate }
 func (terminatePhase) Run(ctx context.Context, run *Run, rec *Recorder) {
 	run.ensureInventory(ctx, rec)
 
+	if !run.inv.procsOK {
+		rec.Errorf("the process list could not be read, so nothing can be planned safely")
+		return
+	}
 	gate := run.terminateGate()
 	units := map[string]bool{}
 
+	// Zombies have already exited: the detect phase reports them with their
+	// parent, and no action is planned for them.
 	for _, j := range run.inv.judged {
 		if ctx.Err() != nil {
 			return
 		}
-		p := j.p
-		if p.Zombie {
-			rec.Action(&arcanosv1.Action{Kind: "signal", Target: procTarget(p),
-				State:  arcanosv1.ActionState_ACTION_STATE_REFUSED,
-				Detail: fmt.Sprintf("zombie: it has already exited; parent pid %d must reap it", p.PPID)})
-			continue
-		}
-		if j.verdict != arcanosv1.Verdict_VERDICT_UNAUTHORIZED {
+		if j.verdict != arcanosv1.Verdict_VERDICT_UNAUTHORIZED || j.p.Zombie {
 			continue
 		}
 		switch {
 		case j.manager == "":
 			run.terminateProcess(ctx, rec, j, gate)
-		case len(j.manager) > 5 && j.manager[:5] == "unit:":
-			units[j.manager[5:]] = true
+		case strings.HasPrefix(j.manager, "unit:"):
+			units[strings.TrimPrefix(j.manager, "unit:")] = true
 		}
 		// Processes in containers and PM2 apps are stopped through their
 		// manager below; a signal would only make the manager restart them.
@@ -67,10 +66,14 @@ func (terminatePhase) Run(ctx context.Context, run *Run, rec *Recorder) {
 		}
 		run.terminateContainer(ctx, rec, jc, gate)
 	}
+	// A cluster-mode app has one entry per instance; it is stopped once.
+	stopped := map[string]bool{}
 	for _, ja := range run.inv.judgedApp {
-		if ja.verdict != arcanosv1.Verdict_VERDICT_UNAUTHORIZED || ja.a.Status == "stopped" {
+		key := ja.a.Daemon.Home + "\x00" + ja.a.Name
+		if ja.verdict != arcanosv1.Verdict_VERDICT_UNAUTHORIZED || ja.a.Status == "stopped" || stopped[key] {
 			continue
 		}
+		stopped[key] = true
 		run.terminateApp(ctx, rec, ja, gate)
 	}
 }

@@ -19,14 +19,27 @@ const (
 
 // ExitCode maps a result to the exit code a CI job can branch on. A failure
 // outranks unauthorized findings: a partial result cannot vouch for a host.
+// A source that failed or timed out makes the result partial; a source that
+// is absent (unavailable) does not. A planned or refused stop counts as an
+// unauthorized finding even when the detect phase was not asked for.
 func ExitCode(res *arcanosv1.RunResult) int {
 	if res.Status != arcanosv1.PhaseStatus_PHASE_STATUS_OK {
 		return ExitFailed
 	}
+	stops := 0
 	for _, p := range res.Phases {
 		if p.Status == arcanosv1.PhaseStatus_PHASE_STATUS_FAILED ||
 			p.Status == arcanosv1.PhaseStatus_PHASE_STATUS_TIMED_OUT {
 			return ExitFailed
+		}
+		for _, src := range p.Sources {
+			if src.Status == arcanosv1.PhaseStatus_PHASE_STATUS_FAILED ||
+				src.Status == arcanosv1.PhaseStatus_PHASE_STATUS_TIMED_OUT {
+				return ExitFailed
+			}
+		}
+		if p.Name == "terminate" {
+			stops += len(p.Actions)
 		}
 	}
 	s := res.Summary
@@ -36,7 +49,7 @@ func ExitCode(res *arcanosv1.RunResult) int {
 	if s.ActionsFailed > 0 {
 		return ExitFailed
 	}
-	if s.Unauthorized > 0 {
+	if s.Unauthorized > 0 || stops > 0 {
 		return ExitUnauthorized
 	}
 	return ExitOK

@@ -76,11 +76,25 @@ func FindAllowlist(given string) string {
 // LoadAllowlist loads and validates the allowlist at path. Problems come
 // back as an *allowlist.ValidationError wrapped in ErrConfig.
 func LoadAllowlist(path string) (*allowlist.Allowlist, error) {
+	if path == InstalledAllowlist {
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%w: no allowlist: neither %s (relative to %s) nor %s exists; "+
+				"pass --allowlist FILE (see config/authorized-services.json.example)",
+				ErrConfig, LocalAllowlist, workDir(), InstalledAllowlist)
+		}
+	}
 	al, err := allowlist.Load(path)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	return al, nil
+}
+
+func workDir() string {
+	if wd, err := os.Getwd(); err == nil {
+		return wd
+	}
+	return "the working directory"
 }
 
 // Run executes the purge sequence and returns its result. The error is
@@ -151,7 +165,11 @@ func Run(ctx context.Context, o Options) (*arcanosv1.RunResult, error) {
 	res.FinishedAt = timestamppb.Now()
 
 	res.Status = arcanosv1.PhaseStatus_PHASE_STATUS_OK
-	if rctx.Err() != nil {
+	switch {
+	case ctx.Err() != nil:
+		res.Status = arcanosv1.PhaseStatus_PHASE_STATUS_FAILED
+		res.Errors = append(res.Errors, "the run was cancelled ("+context.Cause(ctx).Error()+"); the result is partial")
+	case rctx.Err() != nil:
 		res.Status = arcanosv1.PhaseStatus_PHASE_STATUS_TIMED_OUT
 		res.Errors = append(res.Errors, fmt.Sprintf("the run's time (%s) ran out; later phases were skipped",
 			o.Settings.Timeouts.Run))

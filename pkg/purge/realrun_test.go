@@ -35,7 +35,16 @@ func TestRealPurgeStopsExactlyTheUnauthorized(t *testing.T) {
 		t.Fatal(err)
 	}
 	stubborn := startStubborn(t, h)
-	h.start("protected", filepath.Join(h.bin, "irqbalance"), "1000")
+	// Named like a protected daemon but run from a temporary directory:
+	// masquerading, so unauthorized. A protected name running from a system
+	// path (tail, made protected below) is never acted on.
+	h.start("fake-protected", filepath.Join(h.bin, "irqbalance"), "1000")
+	protected := exec.Command("/usr/bin/tail", "-f", "/dev/null")
+	if err := protected.Start(); err != nil {
+		t.Fatal(err)
+	}
+	h.procs["protected"] = protected
+	t.Cleanup(func() { _ = protected.Process.Kill(); _, _ = protected.Process.Wait() })
 
 	ecosystem := h.startPM2()
 	stale := filepath.Join(h.dir, "run", "gone.pid")
@@ -58,6 +67,7 @@ func TestRealPurgeStopsExactlyTheUnauthorized(t *testing.T) {
 	st.Docker.Host = "unix://" + filepath.Join(h.dir, "no-docker.sock")
 	st.Systemd.Bus = "unix:path=" + filepath.Join(h.dir, "no-bus.sock")
 	st.ComposeDirs = nil
+	st.ProtectedNames = []string{"tail"}
 
 	res, err := purge.Run(context.Background(), purge.Options{DryRun: false, Settings: st})
 	if err != nil {
@@ -65,7 +75,7 @@ func TestRealPurgeStopsExactlyTheUnauthorized(t *testing.T) {
 	}
 
 	for role, want := range map[string]bool{
-		"authorized": true, "protected": true,
+		"authorized": true, "protected": true, "fake-protected": false,
 		"miner": false, "masquerade": false, "deleted": false, "stubborn": false,
 	} {
 		if role == "stubborn" {

@@ -11,10 +11,15 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	arcanosv1 "github.com/arcanos-dev/arcanos/proto/gen/arcanos/v1"
 )
+
+// maxEvidence caps one evidence value in the logs (a unit's ExecStart can
+// be a megabyte); -o json keeps the whole value.
+const maxEvidence = 2048
 
 // Log file names inside the log directory.
 const (
@@ -37,7 +42,16 @@ func CheckLogDir(dir string) error {
 	}
 	name := f.Name()
 	f.Close()
-	return os.Remove(name)
+	if err := os.Remove(name); err != nil {
+		return fmt.Errorf("log directory %s: %w", dir, err)
+	}
+	for _, log := range []string{ScanLog, CleanLog} {
+		p := filepath.Join(dir, log)
+		if st, err := os.Lstat(p); err == nil && !st.Mode().IsRegular() {
+			return fmt.Errorf("log %s is a %s, not a regular file: move it away", p, st.Mode().Type())
+		}
+	}
+	return nil
 }
 
 // WriteLogs appends this run to daemon-scan.log (what was found and where it
@@ -55,9 +69,16 @@ func WriteLogs(dir string, res *arcanosv1.RunResult) error {
 }
 
 func appendLog(path string, write func(io.Writer)) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+	// O_NOFOLLOW: a symlink planted as the log must not redirect the
+	// agent's writes; O_NONBLOCK: a FIFO must not hang it. Only a regular
+	// file is written.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0o640)
 	if err != nil {
-		return fmt.Errorf("open %s: %w", path, err)
+		return fmt.Errorf("open log %s: %w (it must be a regular file, not a symlink)", path, err)
+	}
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		f.Close()
+		return fmt.Errorf("log %s is not a regular file; move it away", path)
 	}
 	w := bufio.NewWriter(f)
 	write(w)
@@ -73,7 +94,7 @@ func header(w io.Writer, title string, res *arcanosv1.RunResult) {
 	if res.DryRun {
 		mode = "DRY RUN (nothing on the host was changed)"
 	}
-	fmt.Fprintf(w, "==== arcanos %s  host=%s  run=%s  %s\n", title, res.Host, res.RunId,
+	fmt.Fprintf(w, "==== arcanos %s  host=%s  run=%s  %s\n", title, Printable(res.Host), Printable(res.RunId),
 		res.StartedAt.AsTime().UTC().Format(time.RFC3339))
 	fmt.Fprintf(w, "     %s; agent %s; allowlist sha256 %s\n", mode, res.AgentVersion, short(res.AllowlistDigest, 16))
 }
@@ -87,7 +108,7 @@ func writeScan(w io.Writer, res *arcanosv1.RunResult) {
 		phaseHeader(w, p)
 		for _, f := range sortedFindings(p.Findings) {
 			fmt.Fprintf(w, "  [%s] %s %s\n", verdictWord(f.Verdict), f.Kind, Printable(f.Subject))
-			fmt.Fprintf(w, "      reason: %s\n", Printable(f.Reason))
+			fmt.Fprintf(w, "      reason: %s\n", clip(f.Reason, maxEvidence, false))
 			writeEvidence(w, f.Evidence)
 		}
 	}
@@ -128,7 +149,7 @@ func writeClean(w io.Writer, res *arcanosv1.RunResult) {
 			s.ActionsRefused, s.ActionsFailed, Bytes(s.BytesReclaimed))
 	}
 	for _, e := range res.Errors {
-		fmt.Fprintf(w, "  run error: %s\n", e)
+		fmt.Fprintf(w, "  run error: %s\n", Printable(e))
 	}
 	fmt.Fprintln(w)
 }
@@ -141,10 +162,10 @@ func phaseHeader(w io.Writer, p *arcanosv1.PhaseResult) {
 			fmt.Fprintf(w, "   source %s: ok, %d items, %s\n", s.Name, s.Items, s.Duration.AsDuration().Round(time.Millisecond))
 			continue
 		}
-		fmt.Fprintf(w, "   source %s: %s: %s\n", s.Name, statusWord(s.Status), s.Reason)
+		fmt.Fprintf(w, "   source %s: %s: %s\n", s.Name, statusWord(s.Status), Printable(s.Reason))
 	}
 	for _, e := range p.Errors {
-		fmt.Fprintf(w, "   error: %s\n", e)
+		fmt.Fprintf(w, "   error: %s\n", Printable(e))
 	}
 }
 
@@ -156,7 +177,7 @@ func writeEvidence(w io.Writer, ev map[string]string) {
 	sort.Strings(keys)
 	var parts []string
 	for _, k := range keys {
-		parts = append(parts, k+"="+quoteIfNeeded(Printable(ev[k])))
+		parts = append(parts, k+"="+quoteIfNeeded(clip(ev[k], maxEvidence, false)))
 	}
 	if len(parts) > 0 {
 		fmt.Fprintf(w, "      %s\n", strings.Join(parts, " "))

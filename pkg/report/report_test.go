@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -135,5 +136,54 @@ func TestCheckLogDirRefusesUnwritable(t *testing.T) {
 	_ = os.WriteFile(f, nil, 0o600)
 	if err := CheckLogDir(filepath.Join(f, "sub")); err == nil {
 		t.Fatal("a log dir under a file must be refused")
+	}
+}
+
+func TestLogsRefuseSymlinksAndFIFOs(t *testing.T) {
+	dir := t.TempDir()
+	victim := filepath.Join(t.TempDir(), "victim")
+	_ = os.WriteFile(victim, []byte("keep\n"), 0o600)
+	if err := os.Symlink(victim, filepath.Join(dir, ScanLog)); err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckLogDir(dir); err == nil {
+		t.Error("a symlinked log must be refused before the run")
+	}
+	if err := WriteLogs(dir, sample()); err == nil {
+		t.Error("writing through a symlinked log must fail")
+	}
+	if data, _ := os.ReadFile(victim); string(data) != "keep\n" {
+		t.Errorf("the symlink's target was written: %q", data)
+	}
+
+	fifoDir := t.TempDir()
+	if err := syscall.Mkfifo(filepath.Join(fifoDir, CleanLog), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckLogDir(fifoDir); err == nil {
+		t.Error("a FIFO log must be refused before the run")
+	}
+	done := make(chan error, 1)
+	go func() { done <- WriteLogs(fifoDir, sample()) }()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Error("writing to a FIFO log must fail")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("WriteLogs hung on a FIFO")
+	}
+}
+
+func TestHostNameCannotForgeALogHeader(t *testing.T) {
+	dir := t.TempDir()
+	res := sample()
+	res.Host = "web1\n==== arcanos scan  host=fake"
+	if err := WriteLogs(dir, res); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(filepath.Join(dir, ScanLog))
+	if strings.Contains("\n"+string(data), "\n==== arcanos scan  host=fake") {
+		t.Errorf("a host name forged a header:\n%s", data)
 	}
 }

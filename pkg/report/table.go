@@ -31,7 +31,7 @@ func Table(w io.Writer, res *arcanosv1.RunResult, verbose bool) error {
 	if res.DryRun {
 		mode = "dry run: nothing was changed"
 	}
-	fmt.Fprintf(w, "arcanos purge on %s (%s), run %s\n\n", res.Host, mode, res.RunId)
+	fmt.Fprintf(w, "arcanos purge on %s (%s), run %s\n\n", Printable(res.Host), mode, Printable(res.RunId))
 
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "PHASE\tSTATUS\tTIME\tFINDINGS\tACTIONS\tNOTES")
@@ -102,7 +102,7 @@ func Table(w io.Writer, res *arcanosv1.RunResult, verbose bool) error {
 			s.ActionsDone, s.ActionsRefused, s.ActionsFailed, Bytes(s.BytesReclaimed))
 	}
 	for _, e := range res.Errors {
-		fmt.Fprintf(w, "run error: %s\n", e)
+		fmt.Fprintf(w, "run error: %s\n", Printable(e))
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ package settings
 import (
 	"errors"
 	"fmt"
+	"path"
 	"strings"
 	"time"
 
@@ -37,7 +38,8 @@ type Agent struct {
 	Fleet     Fleet     `mapstructure:"fleet"`
 
 	// ProtectedNames are globs matched against a process's comm and exe base
-	// name, and against unit names: matches are never acted on.
+	// name, and against unit names: matches are never acted on. They add to
+	// DefaultProtectedNames, which cannot be removed.
 	ProtectedNames []string `mapstructure:"protected_names"`
 	// ComposeDirs are searched for compose files during the startup audit.
 	ComposeDirs []string `mapstructure:"compose_dirs"`
@@ -98,7 +100,9 @@ type Health struct {
 }
 
 // DefaultProtectedNames are the base system's own daemons: an audit names
-// them, but a purge never acts on them whatever the allowlist says.
+// them, but a purge never acts on them whatever the allowlist says, as long
+// as their executable is a system binary (under /usr, /bin, /sbin, /lib).
+// The host's protected_names add to this list; nothing removes from it.
 var DefaultProtectedNames = []string{
 	"init", "systemd", "systemd-*", "(sd-pam)", "sshd", "sshd-session", "dbus-daemon",
 	"dbus-broker*", "cron", "crond", "rsyslogd", "agetty", "login", "udevd", "polkitd",
@@ -126,10 +130,9 @@ func Defaults() Agent {
 			PidDirs:   []string{"/run", "/var/run", "/tmp"},
 			DockerAge: 24 * time.Hour,
 		},
-		ProtectedNames: append([]string(nil), DefaultProtectedNames...),
-		ComposeDirs:    []string{"/srv", "/opt"},
-		Health:         Health{DiskPercent: 90, MemoryPercent: 90, LoadPerCPU: 2},
-		Fleet:          DefaultFleet(),
+		ComposeDirs: []string{"/srv", "/opt"},
+		Health:      Health{DiskPercent: 90, MemoryPercent: 90, LoadPerCPU: 2},
+		Fleet:       DefaultFleet(),
 	}
 }
 
@@ -235,23 +238,65 @@ func nameOr(file string) string {
 // Validate checks values that decode but make no sense.
 func (a Agent) Validate() error {
 	var errs []error
-	if a.Timeouts.Run <= 0 {
-		errs = append(errs, errors.New("timeouts.run must be positive, like 60s"))
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+
+	durations := []struct {
+		key     string
+		d       time.Duration
+		zeroOK  bool
+		example string
+	}{
+		{"timeouts.run", a.Timeouts.Run, false, "60s"},
+		{"timeouts.phase", a.Timeouts.Phase, false, "30s"},
+		{"timeouts.source", a.Timeouts.Source, false, "15s"},
+		{"terminate.grace", a.Terminate.Grace, true, "10s"},
+		{"caches.docker_min_age", a.Caches.DockerAge, true, "24h"},
 	}
-	if a.Timeouts.Phase <= 0 {
-		errs = append(errs, errors.New("timeouts.phase must be positive, like 30s"))
+	for _, d := range durations {
+		switch {
+		case d.d < 0 || (d.d == 0 && !d.zeroOK):
+			add("%s must be positive, like %s", d.key, d.example)
+		case d.d > 0 && d.d < time.Millisecond:
+			// A bare number decodes as nanoseconds: "grace: 10" is 10ns.
+			add("%s is %s: write the unit, like %s", d.key, d.d, d.example)
+		}
 	}
-	if a.Timeouts.Source <= 0 {
-		errs = append(errs, errors.New("timeouts.source must be positive, like 15s"))
-	}
-	if a.Terminate.Grace < 0 {
-		errs = append(errs, errors.New("terminate.grace must not be negative"))
-	}
+
 	if a.Root == "" || !strings.HasPrefix(a.Root, "/") {
-		errs = append(errs, fmt.Errorf("root %q must be an absolute path", a.Root))
+		add("root %q must be an absolute path", a.Root)
 	}
 	if a.LogDir == "" {
-		errs = append(errs, errors.New("log_dir must not be empty"))
+		add("log_dir must not be empty")
+	}
+	for key, dirs := range map[string][]string{"caches.pid_dirs": a.Caches.PidDirs, "compose_dirs": a.ComposeDirs} {
+		for _, d := range dirs {
+			if !strings.HasPrefix(d, "/") {
+				add("%s: %q must be an absolute path", key, d)
+			}
+		}
+	}
+	for _, g := range a.ProtectedNames {
+		if _, err := path.Match(g, ""); err != nil || g == "" {
+			add("protected_names: %q is not a valid glob", g)
+		}
+	}
+	for key, pct := range map[string]float64{"health.disk_percent": a.Health.DiskPercent,
+		"health.memory_percent": a.Health.MemoryPercent} {
+		if pct < 0 || pct > 100 {
+			add("%s must be between 0 and 100, not %g", key, pct)
+		}
+	}
+	if a.Health.LoadPerCPU < 0 {
+		add("health.load_per_cpu must not be negative")
+	}
+	if h := a.Docker.Host; h != "" && !strings.HasPrefix(h, "unix://") && !strings.HasPrefix(h, "tcp://") {
+		add("docker.host %q: use unix:///path/docker.sock or tcp://host:port", h)
+	}
+	if b := a.Systemd.Bus; b != "" && !strings.HasPrefix(b, "unix:path=") {
+		add("systemd.bus %q: use unix:path=/path/to/system_bus_socket", b)
+	}
+	if strings.ContainsFunc(a.Hostname, func(r rune) bool { return r < 0x20 || r == 0x7f || r == ' ' }) {
+		add("hostname %q must not contain spaces or control characters", a.Hostname)
 	}
 	if err := a.Fleet.Validate(); err != nil {
 		errs = append(errs, err)

@@ -107,3 +107,36 @@ func TestMissingSettingsFileIsAnError(t *testing.T) {
 		t.Fatal("a missing settings file must be an error")
 	}
 }
+
+func TestValidateCatchesNonsense(t *testing.T) {
+	cases := []struct{ name, body, want string }{
+		{"bare number grace", "terminate:\n  grace: 10\n", "write the unit"},
+		{"percent over 100", "health:\n  disk_percent: 150\n", "between 0 and 100"},
+		{"negative memory percent", "health:\n  memory_percent: -3\n", "between 0 and 100"},
+		{"negative docker age", "caches:\n  docker_min_age: -1h\n", "docker_min_age must be positive"},
+		{"relative pid dir", "caches:\n  pid_dirs: [relative]\n", "must be an absolute path"},
+		{"relative compose dir", "compose_dirs: [rel]\n", "must be an absolute path"},
+		{"bad glob", "protected_names: [\"[bad\"]\n", "not a valid glob"},
+		{"docker scheme", "docker:\n  host: ftp://x\n", "unix:///"},
+		{"bus form", "systemd:\n  bus: garbage\n", "unix:path="},
+		{"hostname newline", "hostname: \"web1\\n==== forged\"\n", "control characters"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Load(writeFile(t, c.body), nil)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("err = %v, want it to mention %q", err, c.want)
+			}
+		})
+	}
+}
+
+func TestProtectedNamesAddToTheDefaults(t *testing.T) {
+	a, err := Load(writeFile(t, "protected_names: [\"my-daemon\"]\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a.ProtectedNames) != 1 || len(DefaultProtectedNames) < 10 {
+		t.Fatalf("protected_names = %v; the defaults live apart and always apply", a.ProtectedNames)
+	}
+}

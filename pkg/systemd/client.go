@@ -14,6 +14,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	sdbus "github.com/coreos/go-systemd/v22/dbus"
@@ -121,6 +122,10 @@ func dialBus(ctx context.Context, address string, hello bool) (*dbus.Conn, error
 
 	var d net.Dialer
 	nc, err := d.DialContext(ctx, "unix", path)
+	if errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED) {
+		// No bus there: systemd is absent, which is not a failure.
+		return nil, source.UnavailableWrap(err, "no D-Bus at %s", path)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("dial bus %s: %w", path, err)
 	}

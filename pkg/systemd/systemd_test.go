@@ -35,7 +35,6 @@ func TestDialFailures(t *testing.T) {
 	}{
 		{"transport other than unix:path", "tcp:host=127.0.0.1,port=1"},
 		{"no path", "unix:abstract=x"},
-		{"no socket there", "unix:path=" + t.TempDir() + "/none"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -48,6 +47,15 @@ func TestDialFailures(t *testing.T) {
 				t.Errorf("Dial(%q) = %v; a bad address is an error, not an absent source", tt.address, err)
 			}
 		})
+	}
+}
+
+// No socket at a well-formed address means no bus runs there: the source
+// is absent, like a Docker socket that does not exist.
+func TestDialMissingSocketIsUnavailable(t *testing.T) {
+	_, err := systemd.Dial(t.Context(), "unix:path="+t.TempDir()+"/none")
+	if _, ok := source.IsUnavailable(err); !ok {
+		t.Fatalf("Dial of a missing socket = %v; want unavailable", err)
 	}
 }
 
