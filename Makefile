@@ -53,8 +53,10 @@ run-local: build
 	@# Exit 3 only means unauthorized findings were shown: that is the demo.
 	./bin/arcanos-agent purge --dry-run --log-dir logs || [ $$? -eq 3 ]
 
-## demo: the README's first command (a local dry run until the fleet exists)
-demo: run-local
+## demo: a controller and three enrolled agents (web-1, web-2, db-1) on this
+## machine, and a fleet dry run of web-* with live progress; cleans up after
+demo: build
+	bash scripts/demo.sh
 
 ## bench: the benchmarks written up in docs/benchmarks.md
 bench: build
