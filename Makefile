@@ -28,6 +28,11 @@ proto-check:
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
 	  $(BUF) generate --template '{"version":"v2","plugins":[{"local":["go","tool","-modfile=tools/go.mod","protoc-gen-go"],"out":"'"$$tmp"'","opt":["paths=source_relative"]},{"local":["go","tool","-modfile=tools/go.mod","protoc-gen-go-grpc"],"out":"'"$$tmp"'","opt":["paths=source_relative"]}]}' && \
 	  if ! diff -r "$$tmp" proto/gen; then echo "generated code in proto/gen is stale: run 'make proto' and commit"; exit 1; fi
+	@# Wire compatibility: no breaking change against main (agents one version
+	@# apart must keep working with the controller).
+	@if git rev-parse --verify -q main >/dev/null; then \
+	  $(BUF) breaking --against '.git#branch=main' && echo "proto: no breaking change against main"; \
+	else echo "proto: no main branch here to check breaking changes against"; fi
 	@echo "proto: lint clean, generated code up to date"
 
 ## vet: go vet and gofmt
