@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO    ?= go
 BUF   := $(GO) tool -modfile=tools/go.mod buf
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -X github.com/arcanos-dev/arcanos/pkg/purge.Version=$(VERSION)
+LDFLAGS := -X github.com/arcanos-dev/arcanos/pkg/purge.Version=$(VERSION) -X main.Version=$(VERSION)
 BINARIES := arcanos-agent
 
 .PHONY: all build proto proto-check lint vet test testbed ci run-local demo bench clean
