@@ -234,3 +234,54 @@ func TestHelpHasExamples(t *testing.T) {
 		t.Fatalf("completion bash: exit %d", code)
 	}
 }
+
+func TestTimedOutPhaseKeepsItsPartialResult(t *testing.T) {
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "hang.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	al := write(t, dir, "a.json", `{}`)
+	code, out, errs := agent(t, "purge", "--dry-run", "--allowlist", al, "--phases", "detect",
+		"--log-dir", filepath.Join(dir, "logs"), "--docker-host", "unix://"+sock,
+		"--systemd-bus", "unix:path="+filepath.Join(dir, "none.sock"),
+		"--source-timeout", "10s", "--phase-timeout", "700ms", "-o", "json")
+	if code != 1 {
+		t.Fatalf("exit %d, want 1 for a timed-out phase; stderr %s", code, errs)
+	}
+	var doc struct {
+		Phases []struct {
+			Status   string
+			Errors   []string
+			Findings []struct{ Kind string }
+			Sources  []struct{ Name, Status string }
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || len(doc.Phases) != 1 {
+		t.Fatalf("bad result (%v): %s", err, out)
+	}
+	p := doc.Phases[0]
+	if p.Status != "PHASE_STATUS_TIMED_OUT" || !strings.Contains(strings.Join(p.Errors, " "), "partial") {
+		t.Errorf("status %s errors %v; want timed out and said partial", p.Status, p.Errors)
+	}
+	procs := 0
+	for _, f := range p.Findings {
+		if f.Kind == "process" {
+			procs++
+		}
+	}
+	if procs == 0 {
+		t.Error("the processes read before the deadline were lost")
+	}
+}
