@@ -24,6 +24,9 @@ type Controller struct {
 	// InsecureDev serves plaintext without any authentication. Development
 	// only; every start logs a warning.
 	InsecureDev bool `mapstructure:"insecure_dev"`
+	// MetricsListen is where /metrics and /healthz are served over plain
+	// HTTP: host:port or unix:///path.sock; "" (the default) serves none.
+	MetricsListen string `mapstructure:"metrics_listen"`
 
 	Heartbeat Heartbeat  `mapstructure:"heartbeat"`
 	Runs      Runs       `mapstructure:"runs"`

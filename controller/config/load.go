@@ -18,6 +18,7 @@ var FlagKeys = map[string]string{
 	"listen":             "listen",
 	"server-name":        "server_names",
 	"insecure-dev":       "insecure_dev",
+	"metrics-listen":     "metrics_listen",
 	"heartbeat-interval": "heartbeat.interval",
 	"heartbeat-missed":   "heartbeat.missed",
 	"run-timeout":        "runs.timeout",
@@ -36,6 +37,7 @@ func AddFlags(fs *pflag.FlagSet) {
 	fs.String("listen", d.Listen, "address to serve on: host:port or unix:///path.sock")
 	fs.StringSlice("server-name", nil, "extra DNS name or IP for the server certificate (repeatable)")
 	fs.Bool("insecure-dev", false, "serve plaintext without authentication (development only)")
+	fs.String("metrics-listen", "", "serve /metrics and /healthz over HTTP here, like 127.0.0.1:9464 (default: off)")
 	fs.Duration("heartbeat-interval", d.Heartbeat.Interval, "how often agents send a heartbeat")
 	fs.Int("heartbeat-missed", d.Heartbeat.Missed, "missed heartbeats before an agent's stream is dropped")
 	fs.Duration("run-timeout", d.Runs.Timeout, "default per-host run timeout")
@@ -52,6 +54,7 @@ func setDefaults(v *viper.Viper) {
 	v.SetDefault("listen", d.Listen)
 	v.SetDefault("server_names", d.ServerNames)
 	v.SetDefault("insecure_dev", d.InsecureDev)
+	v.SetDefault("metrics_listen", d.MetricsListen)
 	v.SetDefault("heartbeat.interval", d.Heartbeat.Interval)
 	v.SetDefault("heartbeat.missed", d.Heartbeat.Missed)
 	v.SetDefault("runs.timeout", d.Runs.Timeout)

@@ -20,6 +20,7 @@ import (
 	"github.com/arcanos-dev/arcanos/controller/config"
 	"github.com/arcanos-dev/arcanos/controller/control"
 	"github.com/arcanos-dev/arcanos/controller/dispatch"
+	"github.com/arcanos-dev/arcanos/controller/metrics"
 	"github.com/arcanos-dev/arcanos/controller/registry"
 	"github.com/arcanos-dev/arcanos/controller/schedule"
 	"github.com/arcanos-dev/arcanos/pkg/pki"
@@ -50,6 +51,7 @@ type Controller struct {
 	engine   *dispatch.Engine
 	grpc     *grpc.Server
 	health   *health.Server
+	metrics  *metrics.Metrics
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -89,6 +91,10 @@ func Open(ctx context.Context, cfg config.Controller, version string, log *slog.
 		_ = st.Close()
 		return nil, err
 	}
+	if err := c.serveMetrics(); err != nil {
+		_ = c.Close()
+		return nil, err
+	}
 	return c, nil
 }
 
@@ -101,8 +107,9 @@ func (c *Controller) wire(ctx context.Context, boot *bootstrap.Result, policy au
 	}
 	c.registry = reg
 
+	c.metrics = c.newMetrics(version)
 	c.engine = dispatch.New(dispatch.Options{
-		Store: c.store, Hosts: reg, Log: log,
+		Store: c.metrics.Store(c.store), Hosts: c.metrics.Hosts(reg), Log: log,
 		DefaultTimeout: cfg.Runs.Timeout, Grace: cfg.Runs.Grace,
 	})
 	if err := c.engine.Recover(ctx); err != nil {
@@ -164,6 +171,9 @@ func (c *Controller) Close() error {
 	var err error
 	c.once.Do(func() {
 		c.health.Shutdown()
+		if err := c.metrics.Close(); err != nil {
+			c.log.Warn("stop metrics listener", "err", err)
+		}
 		c.cancel()
 		c.engine.Close()
 
