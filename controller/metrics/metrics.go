@@ -141,6 +141,9 @@ func New(opts Options) *Metrics {
 	for _, v := range outcomes {
 		m.runs.WithLabelValues(v)
 	}
+	for _, v := range phaseNames {
+		m.phases.WithLabelValues(v)
+	}
 	for _, v := range hostStates {
 		m.hostRuns.WithLabelValues(v)
 	}
