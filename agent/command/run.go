@@ -10,15 +10,17 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/arcanos-dev/arcanos/agent/daemon"
+	"github.com/arcanos-dev/arcanos/agent/metrics"
 	"github.com/arcanos-dev/arcanos/pkg/purge"
 	"github.com/arcanos-dev/arcanos/pkg/settings"
 )
 
 func newRunCmd(stderr io.Writer) *cobra.Command {
 	var (
-		configFile string
-		logLevel   string
-		logFormat  string
+		configFile    string
+		logLevel      string
+		logFormat     string
+		metricsListen string
 	)
 	cmd := &cobra.Command{
 		Use:   "run",
@@ -51,9 +53,22 @@ Exit codes: 0 stopped cleanly; 2 bad usage, settings or enrollment.`,
 			if err != nil {
 				return &exitError{purge.ExitUsage, err}
 			}
-			d, err := daemon.New(daemon.Config{Settings: st, Logger: log})
+			var m *metrics.Metrics
+			cfg := daemon.Config{Settings: st, Logger: log}
+			if metricsListen != "" {
+				m = metrics.New(purge.Version)
+				cfg.Observer = m
+			}
+			d, err := daemon.New(cfg)
 			if err != nil {
 				return &exitError{purge.ExitUsage, err}
+			}
+			if m != nil {
+				m.CountSpooled(d.Unacked)
+				if err := m.Listen(metricsListen, log); err != nil {
+					return &exitError{purge.ExitUsage, err}
+				}
+				defer m.Close()
 			}
 
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
@@ -79,5 +94,6 @@ Exit codes: 0 stopped cleanly; 2 bad usage, settings or enrollment.`,
 	f.String("pm2-bin", "", "pm2 command used to read running PM2 daemons (default: pm2 on PATH)")
 	f.StringVar(&logLevel, "log-level", "info", "agent log level on stderr: debug, info, warn, error")
 	f.StringVar(&logFormat, "log-format", "text", "agent log format on stderr: text or json")
+	f.StringVar(&metricsListen, "metrics-listen", "", "serve Prometheus /metrics and /healthz over HTTP here, like 127.0.0.1:9465 (default: off)")
 	return cmd
 }

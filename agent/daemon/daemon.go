@@ -27,6 +27,8 @@ type Config struct {
 	Settings settings.Agent
 	// Logger receives the daemon's logs; slog.Default() when nil.
 	Logger *slog.Logger
+	// Observer is told of connections and finished runs; nil: nobody.
+	Observer Observer
 }
 
 // Daemon is an enrolled agent serving its controller.
@@ -41,6 +43,7 @@ type Daemon struct {
 	runner   *runner
 	backoff  Backoff
 	log      *slog.Logger
+	observer Observer
 }
 
 // New prepares a daemon from an enrolled state directory: the host id from
@@ -96,8 +99,12 @@ func New(cfg Config) (*Daemon, error) {
 		spool:    spool,
 		backoff:  Backoff{Min: st.Fleet.BackoffMin, Max: st.Fleet.BackoffMax},
 		log:      log,
+		observer: cfg.Observer,
 	}
-	d.runner = &runner{settings: st, spool: spool, log: log, purge: purge.Run}
+	if d.observer == nil {
+		d.observer = noObserver{}
+	}
+	d.runner = &runner{settings: st, spool: spool, log: log, purge: purge.Run, observer: d.observer}
 	return d, nil
 }
 

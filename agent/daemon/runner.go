@@ -37,6 +37,7 @@ type runner struct {
 	spool    *Spool
 	log      *slog.Logger
 	purge    purgeFunc
+	observer Observer
 
 	mu      sync.Mutex
 	current string
@@ -170,6 +171,7 @@ func (r *runner) execute(ctx context.Context, cmd *arcanosv1.RunCommand, names [
 	case errors.Is(cause, context.DeadlineExceeded) && cmd.GetDeadline() != nil:
 		res.Errors = append(res.Errors, "the run's deadline from the controller passed")
 	}
+	r.observer.RunFinished(res)
 	r.put(log, &arcanosv1.ConnectRequest{Msg: &arcanosv1.ConnectRequest_Run{
 		Run: &arcanosv1.RunReport{RunId: id, Result: res}}})
 

@@ -47,6 +47,7 @@ type received struct {
 func (d *Daemon) session(base context.Context) (welcomed bool, err error) {
 	ctx, cancel := context.WithCancel(base)
 	defer cancel()
+	defer d.observer.Connected(false)
 
 	conn, err := dial(d.addr, d.tls)
 	if err != nil {
@@ -132,6 +133,7 @@ func (s *session) handle(m *arcanosv1.ConnectResponse) error {
 	switch msg := m.GetMsg().(type) {
 	case *arcanosv1.ConnectResponse_Welcome:
 		s.welcomed = true
+		s.d.observer.Connected(true)
 		if iv := msg.Welcome.GetHeartbeatInterval().AsDuration(); iv > 0 {
 			s.interval = iv
 		}
