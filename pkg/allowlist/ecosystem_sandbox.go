@@ -10,8 +10,9 @@ import (
 	"github.com/dop251/goja"
 )
 
-// jsTimeout bounds the evaluation of an ecosystem file.
-const jsTimeout = 2 * time.Second
+// jsTimeout bounds the evaluation of an ecosystem file. A variable only so
+// that tests of the memory budget do not race it.
+var jsTimeout = 2 * time.Second
 
 // jsMaxCallStack bounds recursion in an ecosystem file.
 const jsMaxCallStack = 2000
@@ -33,16 +34,16 @@ var require = function (name) {
 // reads the app names from module.exports. The sandbox has no file system,
 // network, process or module access (goja provides none unless given), so
 // the file runs with none of the agent's powers; it is interrupted after
-// jsTimeout and its recursion is bounded.
-//
-// LIMITATION: a file that allocates without end (a memory bomb) is only
-// stopped by the time limit, and may use much memory before that; goja has
-// no memory cap.
+// jsTimeout, its recursion is bounded, and it is stopped when it goes over
+// its memory budget (see ecosystem_budget.go, and the limitations there).
 func evalEcosystemJS(file string, src []byte) ([]string, error) {
 	name := filepath.Base(file)
+	if err := checkCompile(src); err != nil {
+		return nil, err
+	}
 	prg, err := goja.Compile(name, string(src), false)
 	if err != nil {
-		return nil, jsError(nil, err, src)
+		return nil, jsError(nil, name, err, src)
 	}
 
 	vm := goja.New()
@@ -59,6 +60,9 @@ func evalEcosystemJS(file string, src []byte) ([]string, error) {
 		if _, err := vm.RunString(jsPrelude); err != nil {
 			return fmt.Errorf("sandbox setup failed: %w", err)
 		}
+		if err := installBudget(vm); err != nil {
+			return fmt.Errorf("sandbox setup failed: %w", err)
+		}
 		for k, v := range map[string]any{
 			"module": module, "exports": exports,
 			"__filename": file, "__dirname": filepath.Dir(file),
@@ -70,6 +74,7 @@ func evalEcosystemJS(file string, src []byte) ([]string, error) {
 		if err := module.Set("exports", exports); err != nil {
 			return err
 		}
+		defer watchHeap(vm)()
 		if _, err := vm.RunProgram(prg); err != nil {
 			return err
 		}
@@ -77,7 +82,7 @@ func evalEcosystemJS(file string, src []byte) ([]string, error) {
 		return err
 	})
 	if err != nil {
-		return nil, jsError(vm, err, src)
+		return nil, jsError(vm, name, err, src)
 	}
 	return dedupe(names), nil
 }
@@ -103,12 +108,15 @@ func guard(vm *goja.Runtime, f func() error) (err error) {
 }
 
 // jsError turns an evaluation error into a message that says what to fix.
-func jsError(vm *goja.Runtime, err error, src []byte) error {
+func jsError(vm *goja.Runtime, name string, err error, src []byte) error {
 	var interrupted *goja.InterruptedError
 	var overflow *goja.StackOverflowError
 	var syntax *goja.CompilerSyntaxError
 	var ex *goja.Exception
+	var budget *budgetError
 	switch {
+	case errors.As(err, &interrupted) && errors.As(err, &budget):
+		return fmt.Errorf("%w%s; an ecosystem file must only list apps", budget, where(name, interrupted.Stack()))
 	case errors.As(err, &interrupted):
 		return fmt.Errorf("did not finish within %v (an endless loop?); it must only "+
 			"assign module.exports", jsTimeout)
@@ -122,14 +130,14 @@ func jsError(vm *goja.Runtime, err error, src []byte) error {
 		}
 		return errors.New(msg)
 	case errors.As(err, &ex) && vm != nil:
-		return fmt.Errorf("evaluating it failed: %s", exceptionText(vm, ex))
+		return fmt.Errorf("evaluating it failed: %s", exceptionText(vm, name, ex))
 	}
 	return err
 }
 
 // exceptionText describes what a file threw and where. Turning the thrown
 // value into text may run the file's code (a toString), so it is guarded too.
-func exceptionText(vm *goja.Runtime, ex *goja.Exception) string {
+func exceptionText(vm *goja.Runtime, name string, ex *goja.Exception) string {
 	text := "an exception"
 	_ = guard(vm, func() error {
 		if v := ex.Value(); v != nil {
@@ -137,13 +145,19 @@ func exceptionText(vm *goja.Runtime, ex *goja.Exception) string {
 		}
 		return nil
 	})
-	for _, f := range ex.Stack() {
-		if f.SrcName() != "" && f.SrcName() != "<eval>" {
+	return text + where(name, ex.Stack())
+}
+
+// where returns " (at NAME:LINE:COL)" for the innermost frame of stack in
+// the ecosystem file called name, or "" when there is none.
+func where(name string, stack []goja.StackFrame) string {
+	for _, f := range stack {
+		if f.SrcName() == name {
 			pos := f.Position()
-			return fmt.Sprintf("%s (at %s:%d:%d)", text, f.SrcName(), pos.Line, pos.Column)
+			return fmt.Sprintf(" (at %s:%d:%d)", f.SrcName(), pos.Line, pos.Column)
 		}
 	}
-	return text
+	return ""
 }
 
 func firstLine(s string) string {
