@@ -43,6 +43,9 @@ func (m *Metrics) Handler() http.Handler {
 }
 
 // Listen serves Handler on addr (host:port) in the background until Close.
+//
+// LIMITATION: plain HTTP without authentication, and a flag only (no
+// settings key); keep it on loopback (docs/metrics.md).
 func (m *Metrics) Listen(addr string, log *slog.Logger) error {
 	lis, err := net.Listen("tcp", addr)
 	if err != nil {

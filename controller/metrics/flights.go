@@ -16,6 +16,10 @@ type flight struct {
 // so that each phase report and result is measured once although agents
 // re-send them after a reconnect. A run's entry lives from its creation to
 // its end; memory grows with the hosts of the active runs, not the fleet.
+//
+// LIMITATION: a run's reports are measured only by the controller process
+// that dispatched it; a result an agent re-sends after a controller restart
+// is stored but counted as untracked, not in findings, phases or latency.
 type flights struct {
 	mu   sync.Mutex
 	runs map[string]map[string]*flight // run id -> host id -> flight

@@ -57,6 +57,9 @@ func (m *Metrics) health(w http.ResponseWriter, r *http.Request) {
 }
 
 // Serve serves Handler on lis in the background until Close.
+//
+// LIMITATION: plain HTTP without authentication; operators keep the
+// listener on loopback or behind a TLS proxy (docs/metrics.md).
 func (m *Metrics) Serve(lis net.Listener) {
 	srv := &http.Server{
 		Handler:           m.Handler(),
