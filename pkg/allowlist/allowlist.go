@@ -42,11 +42,16 @@ type ProcessRule struct {
 	// Name is matched against comm, the exe base name and argv0's base name.
 	Name string
 	// Exe is an absolute path or a path.Match glob over the resolved exe.
+	// It also matches in the form its symlinks resolve to on the host that
+	// parsed it (see exeAlias): /bin/sleep matches /usr/bin/sleep on
+	// merged-/usr systems.
 	Exe string
 	// User is the passwd name (or uid as text) the process must run as.
 	User string
 	// SHA256 is the lowercase hex sha256 the exe's content must have.
 	SHA256 string
+
+	exeAlias string // Exe with its symlinks resolved at Parse, or ""
 }
 
 // maxAllowlistSize caps the allowlist file that Load reads.

@@ -99,10 +99,13 @@ func (r ProcessRule) match(f ProcessFacts, h *hashOnce) (bool, string) {
 		case f.Exe == "":
 			return false, nearMissIf(r.Name, fmt.Sprintf("exe unknown; cannot match %s", r.Exe))
 		}
-		if ok, _ := path.Match(r.Exe, f.Exe); !ok {
+		if ok, _ := path.Match(r.Exe, f.Exe); ok {
+			how = append(how, "exe "+r.Exe)
+		} else if ok, _ := path.Match(r.exeAlias, f.Exe); ok && r.exeAlias != "" {
+			how = append(how, fmt.Sprintf("exe %s (resolves to %s)", r.Exe, r.exeAlias))
+		} else {
 			return false, nearMissIf(r.Name, fmt.Sprintf("exe %s does not match %s", f.Exe, r.Exe))
 		}
-		how = append(how, "exe "+r.Exe)
 	}
 
 	// From here the rule's name or exe matched: any failure is a near miss.

@@ -92,6 +92,9 @@ func (c *checker) processObject(p string, n *node) (ProcessRule, bool) {
 			"alone would authorize too much")
 		ok = false
 	}
+	if ok && r.Exe != "" {
+		r.exeAlias = exeAlias(r.Exe)
+	}
 	return r, ok
 }
 
