@@ -21,11 +21,12 @@ trap cleanup EXIT INT TERM
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-addr="127.0.0.1:$port"
+freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+addr="127.0.0.1:$(freeport)"
+metrics="127.0.0.1:$(freeport)"
 
 say "starting arcanos-controller on $addr (data in $work/controller)"
-"$bin/arcanos-controller" --data-dir "$work/controller" --listen "$addr" --log-level warn \
+"$bin/arcanos-controller" --data-dir "$work/controller" --listen "$addr" --metrics-listen "$metrics" --log-level warn \
 	>"$work/controller.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 100); do
@@ -71,6 +72,11 @@ set -e
 
 say "arcanosctl runs list"
 "$bin/arcanosctl" runs list
+
+say "curl http://$metrics/metrics (a few of the controller's figures)"
+if command -v curl >/dev/null; then
+	curl -fsS "http://$metrics/metrics" | grep -E '^arcanos_controller_(agents_connected|runs_total|findings_total|host_runs_total|store_size_bytes)' | grep -v ' 0$' || true
+fi
 
 echo
 echo "demo: purge exit code $code (0 all authorized, 3 unauthorized findings, 4 hosts failed/offline)"
