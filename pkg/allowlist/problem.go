@@ -11,10 +11,10 @@ import (
 type Problem struct {
 	// Path is the JSON path of the offending value, like
 	// $.authorizedProcesses[2].exe; "$" is the whole document.
-	Path    string
-	Line    int
-	Column  int
-	Message string
+	Path    string `json:"path"`
+	Line    int    `json:"line"`
+	Column  int    `json:"column"`
+	Message string `json:"message"`
 }
 
 // String formats the problem as "line:col: $.path: message", leaving out the

@@ -1,6 +1,7 @@
 package allowlist
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -235,5 +236,17 @@ func writeFile(t *testing.T, file, content string) {
 	}
 	if err := os.WriteFile(file, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// validate-config -o json prints problems with these lower-case keys.
+func TestProblemJSONKeys(t *testing.T) {
+	b, err := json.Marshal(Problem{Path: "$.authorizedProcesses[0]", Line: 2, Column: 5, Message: "bad"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"path":"$.authorizedProcesses[0]","line":2,"column":5,"message":"bad"}`
+	if string(b) != want {
+		t.Errorf("json = %s\nwant   %s", b, want)
 	}
 }
