@@ -18,6 +18,28 @@ const maxEcosystemSize = 1 << 20
 // maxApps caps how many apps are read from one ecosystem file.
 const maxApps = 10000
 
+// maxEcosystemProblems caps the app problems reported for one ecosystem
+// file; the rest are counted in one more problem.
+const maxEcosystemProblems = 20
+
+// joinProblems returns the problems found in the apps of an ecosystem file
+// as one error (errors.Join; see problemsOf), or nil.
+func joinProblems(errs []error) error {
+	if len(errs) > maxEcosystemProblems {
+		more := len(errs) - maxEcosystemProblems
+		errs = append(errs[:maxEcosystemProblems], fmt.Errorf("and %d more problems like these", more))
+	}
+	return errors.Join(errs...)
+}
+
+// problemsOf splits an error of readEcosystem into its problems.
+func problemsOf(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
 // readEcosystem returns the app names of a PM2 ecosystem file (.js, .cjs,
 // .json, .yaml, .yml) without running it with the agent's powers: JSON and
 // YAML are parsed as data, JavaScript is evaluated in a sandbox (see
@@ -80,16 +102,22 @@ func appsFromData(doc any) ([]string, error) {
 	}
 
 	var names []string
+	var errs []error
 	for i, el := range list {
 		app, ok := el.(map[string]any)
 		if !ok {
-			return nil, fmt.Errorf("apps[%d] must be an object with a name", i)
+			errs = append(errs, fmt.Errorf("apps[%d] must be an object with a name", i))
+			continue
 		}
 		name, err := appName(i, app["name"], app["script"])
 		if err != nil {
-			return nil, err
+			errs = append(errs, err)
+			continue
 		}
 		names = append(names, name)
+	}
+	if err := joinProblems(errs); err != nil {
+		return nil, err
 	}
 	return dedupe(names), nil
 }

@@ -192,16 +192,22 @@ func appsFromJS(exports goja.Value) ([]string, error) {
 		return nil, fmt.Errorf("lists %d apps, more than the %d read", n, maxApps)
 	}
 	var names []string
+	var errs []error
 	for i := range int(n) {
 		app, ok := list.Get(fmt.Sprint(i)).(*goja.Object)
 		if !ok {
-			return nil, fmt.Errorf("apps[%d] must be an object with a name", i)
+			errs = append(errs, fmt.Errorf("apps[%d] must be an object with a name", i))
+			continue
 		}
 		name, err := appName(i, jsString(app.Get("name")), jsString(app.Get("script")))
 		if err != nil {
-			return nil, err
+			errs = append(errs, err)
+			continue
 		}
 		names = append(names, name)
+	}
+	if err := joinProblems(errs); err != nil {
+		return nil, err
 	}
 	return names, nil
 }

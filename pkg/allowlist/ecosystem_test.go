@@ -174,3 +174,50 @@ func TestReadEcosystemRefusesFIFO(t *testing.T) {
 		t.Errorf("fifo: %v", err)
 	}
 }
+
+// An app without a name at apps[0] used to hide every later problem; now
+// each is its own problem at the pm2Ecosystem key, up to a cap.
+func TestEcosystemReportsEveryAppProblem(t *testing.T) {
+	files := map[string]string{
+		"eco.config.js": `module.exports = {apps: [{cwd: "/srv"}, {name: "ok"}, {name: 7}, "x"]}`,
+		"eco.json":      `{"apps": [{"cwd": "/srv"}, {"name": "ok"}, {"name": 7}, "x"]}`,
+	}
+	for name, content := range files {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeFile(t, filepath.Join(dir, name), content)
+
+			_, err := Load(writeAllowlist(t, dir, name))
+			var ve *ValidationError
+			if !errors.As(err, &ve) || len(ve.Problems) != 3 {
+				t.Fatalf("want three problems, got %v", err)
+			}
+			for i, want := range []string{`apps[0] has no "name"`, "apps[2].name must be a non-empty string",
+				"apps[3] must be an object with a name"} {
+				p := ve.Problems[i]
+				if p.Path != "$.pm2Ecosystem" || p.Line != 2 || !strings.Contains(p.Message, want) {
+					t.Errorf("problem %d = %s, want 2:…: $.pm2Ecosystem: …%s…", i, p, want)
+				}
+			}
+		})
+	}
+
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "many.json"), `{"apps": [`+strings.Repeat(`{},`, 24)+`{}]}`)
+	_, err := Load(writeAllowlist(t, dir, "many.json"))
+	var ve *ValidationError
+	if !errors.As(err, &ve) || len(ve.Problems) != maxEcosystemProblems+1 {
+		t.Fatalf("want %d problems, got %v", maxEcosystemProblems+1, err)
+	}
+	if last := ve.Problems[maxEcosystemProblems].Message; !strings.HasSuffix(last, "and 5 more problems like these") {
+		t.Errorf("last problem = %q", last)
+	}
+}
+
+// writeAllowlist writes dir/allow.json naming the ecosystem file eco.
+func writeAllowlist(t *testing.T, dir, eco string) string {
+	t.Helper()
+	file := filepath.Join(dir, "allow.json")
+	writeFile(t, file, "{\n  \"pm2Ecosystem\": \""+eco+"\"\n}")
+	return file
+}

@@ -167,7 +167,9 @@ func (c *checker) ecosystem(path string, n *node, file string) (string, []string
 
 	apps, err := readEcosystem(abs)
 	if err != nil {
-		c.add(path, n.off, "ecosystem file %s: %v", abs, err)
+		for _, e := range problemsOf(err) {
+			c.add(path, n.off, "ecosystem file %s: %v", abs, e)
+		}
 		return "", nil
 	}
 	return abs, apps
