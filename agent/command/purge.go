@@ -47,8 +47,11 @@ configuration or usage (nothing done); 1 the run failed or timed out.`,
   # Only look, as JSON, with a specific allowlist
   arcanos-agent purge --dry-run --phases detect,startup --allowlist /etc/arcanos/authorized-services.json -o json
 
-  # In CI: fail the job when anything unauthorized runs
-  arcanos-agent purge --dry-run --log-dir ./logs || test $? -ne 3`,
+  # In CI: any non-zero exit fails the job (3: unauthorized findings)
+  arcanos-agent purge --dry-run --log-dir ./logs
+
+  # In CI, warn only: pass on unauthorized findings (3), fail on errors (1, 2)
+  arcanos-agent purge --dry-run --log-dir ./logs || [ $? -eq 3 ]`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if output != "table" && output != "json" {

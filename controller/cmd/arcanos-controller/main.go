@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -29,9 +30,20 @@ func main() {
 	root := newRoot(os.Stderr)
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "arcanos-controller:", err)
+		// 2 means bad usage or settings: systemd's RestartPreventExitStatus=2
+		// keeps a misconfigured controller from restarting in a loop.
+		if errors.As(err, new(*usageError)) {
+			os.Exit(2)
+		}
 		os.Exit(1)
 	}
 }
+
+// usageError marks errors in flags or settings.
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
 
 func newRoot(stderr io.Writer) *cobra.Command {
 	cmd := &cobra.Command{
@@ -57,12 +69,13 @@ flags, in rising order of precedence. Schedules are set in the YAML file.`,
 			file, _ := cmd.Flags().GetString("config")
 			cfg, err := config.Load(file, cmd.Flags())
 			if err != nil {
-				return err
+				return &usageError{err}
 			}
 			return serve(cfg, stderr)
 		},
 	}
 	config.AddFlags(cmd.Flags())
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
 	return cmd
 }
 
