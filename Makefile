@@ -6,7 +6,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/arcanos-dev/arcanos/pkg/purge.Version=$(VERSION) -X main.Version=$(VERSION)
 BINARIES := arcanos-agent
 
-.PHONY: all build proto proto-check lint vet test testbed ci run-local demo bench clean
+.PHONY: all build package proto proto-check lint vet test testbed ci run-local demo bench clean
 
 all: build
 
@@ -16,6 +16,19 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/arcanos-agent ./agent/cmd/arcanos-agent
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/arcanos-controller ./controller/cmd/arcanos-controller
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/arcanosctl ./cli/cmd/arcanosctl
+
+## package: .deb and .rpm of the agent and the controller into dist/, built
+## with nfpm (a Go tool in tools/go.mod) from deploy/nfpm/*.yaml; the package
+## version comes from git (deploy/package-version.sh)
+NFPM        := $(GO) tool -modfile=tools/go.mod nfpm
+PKG_VERSION ?= $(shell bash deploy/package-version.sh)
+PKG_ARCH    ?= $(shell $(GO) env GOARCH)
+package: build
+	@mkdir -p dist
+	@for pkg in agent controller; do for fmt in deb rpm; do \
+	  ARCANOS_BIN=bin PKG_VERSION='$(PKG_VERSION)' PKG_ARCH='$(PKG_ARCH)' \
+	    $(NFPM) package --config deploy/nfpm/$$pkg.yaml --packager $$fmt --target dist/ || exit 1; \
+	done; done
 
 ## proto: regenerate Go code from proto/ with buf
 proto:
@@ -70,4 +83,4 @@ bench: build
 	WITH_PM2=1 bash scripts/bench-dryrun.sh
 
 clean:
-	rm -rf bin logs
+	rm -rf bin logs dist
