@@ -69,6 +69,8 @@ func buildBinaries() (artifacts, string) {
 
 	// Static binaries, as `make build` makes them; stripped (-s -w) only to
 	// make the packages quicker to compress.
+	// LIMITATION: so the tested packages differ from `make package`'s by
+	// their symbol tables, and lack the version the Makefile links in.
 	out, err := command(a.root, 5*time.Minute, []string{"CGO_ENABLED=0"},
 		"go", "build", "-trimpath", "-ldflags=-s -w", "-o", a.bin+"/",
 		"./agent/cmd/arcanos-agent", "./controller/cmd/arcanos-controller", "./cli/cmd/arcanosctl")

@@ -109,6 +109,8 @@ func (c *controller) ctlJSON(m proto.Message, args ...string) {
 }
 
 // freePort returns 127.0.0.1:PORT with a port nothing listens on now.
+// LIMITATION: another process may take the port before the controller
+// binds it; the test then fails at start-up, naming the address.
 func freePort(t *testing.T) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
