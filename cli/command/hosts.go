@@ -82,10 +82,16 @@ func (a *app) newHostsCmd() *cobra.Command {
 	return group("hosts", "Hosts enrolled with the controller", list)
 }
 
-// hostName is the host's name, or its id when it has none.
+// hostName is the host's id, the name bound to its certificate and the one
+// selectors match; a different host name the agent reports is shown beside
+// it, since it is only the agent's claim.
 func hostName(h *arcanosv1.Host) string {
-	if h.GetHostname() != "" {
+	id := h.GetHostId()
+	if id == "" {
 		return h.GetHostname()
 	}
-	return h.GetHostId()
+	if n := h.GetHostname(); n != "" && n != id {
+		return id + " (reports " + n + ")"
+	}
+	return id
 }

@@ -28,7 +28,8 @@ func (s *Service) ListHosts(ctx context.Context, req *arcanosv1.ListHostsRequest
 	}
 	out := make([]*arcanosv1.Host, 0, len(hosts))
 	for _, h := range hosts {
-		if parsed.Match(h.GetHostname(), h.GetLabels()) {
+		// By host id, the certificate's name, never the reported host name.
+		if parsed.Match(h.GetHostId(), h.GetLabels()) {
 			out = append(out, h)
 		}
 	}

@@ -148,9 +148,12 @@ func SelectHosts(sel Selector, hosts []*arcanosv1.Host) ([]*arcanosv1.Host, erro
 		return nil, errEmptySelector
 	}
 
+	// Selection is by host id, the name bound to the host's certificate:
+	// the host name an agent reports in its hello is its own claim, and
+	// matching on it would let an agent put itself into (or out of) a run.
 	var chosen []*arcanosv1.Host
 	for _, h := range hosts {
-		if sel.Match(h.GetHostname(), h.GetLabels()) {
+		if sel.Match(h.GetHostId(), h.GetLabels()) {
 			chosen = append(chosen, h)
 		}
 	}

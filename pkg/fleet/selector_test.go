@@ -163,3 +163,25 @@ func TestSelectorString(t *testing.T) {
 		}
 	}
 }
+
+// A host is selected by the id bound to its certificate, never by the host
+// name its agent reports: an agent cannot join or dodge a run by renaming.
+func TestSelectionIsByHostIDNotReportedName(t *testing.T) {
+	hosts := []*arcanosv1.Host{
+		{HostId: "web-1", Hostname: "db-1"},
+		{HostId: "db-1", Hostname: "db-1"},
+	}
+	sel, err := ParseSelector(&arcanosv1.Selector{Hosts: "db-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := SelectHosts(sel, hosts)
+	if err != nil || len(got) != 1 || got[0].GetHostId() != "db-1" {
+		t.Fatalf("selected %v (%v); want only host id db-1", got, err)
+	}
+	sel, _ = ParseSelector(&arcanosv1.Selector{Hosts: "*,!web-1"})
+	got, _ = SelectHosts(sel, hosts)
+	if len(got) != 1 || got[0].GetHostId() != "db-1" {
+		t.Fatalf("exclusion by id: got %v", got)
+	}
+}
