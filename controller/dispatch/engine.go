@@ -73,6 +73,11 @@ type Engine struct {
 
 	mu     sync.RWMutex
 	active map[string]*run
+
+	// restartFailed holds "run\x00host" for hosts that Recover failed only
+	// because the controller restarted; their re-sent result replaces that
+	// state. Guarded by mu.
+	restartFailed map[string]bool
 }
 
 // New returns an engine; call Recover before serving agents and Close at

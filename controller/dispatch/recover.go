@@ -75,6 +75,12 @@ func (e *Engine) interrupt(ctx context.Context, rec *arcanosv1.Run) error {
 		}
 		failed++
 		rec.Hosts[host] = arcanosv1.HostRunState_HOST_RUN_STATE_FAILED
+		e.mu.Lock()
+		if e.restartFailed == nil {
+			e.restartFailed = map[string]bool{}
+		}
+		e.restartFailed[id+"\x00"+host] = true
+		e.mu.Unlock()
 		e.events.add(&arcanosv1.PurgeEvent{RunId: id, Host: host,
 			State: arcanosv1.HostRunState_HOST_RUN_STATE_FAILED, Detail: RestartedDetail, At: now()})
 	}

@@ -99,6 +99,12 @@ func (e *Engine) StoreResult(ctx context.Context, hostID string, rep *arcanosv1.
 			return nil
 		}
 		r.mu.Unlock()
+	} else if e.reviveAfterRestart(ctx, runID, hostID, state) {
+		e.log.Info("result after a controller restart stored; host state updated",
+			"host", hostID, "run", runID, "state", state.String())
+		e.events.add(&arcanosv1.PurgeEvent{RunId: runID, Host: hostID, State: state,
+			Detail: "result re-sent after the controller restarted: " + detail, At: now()})
+		return nil
 	}
 
 	e.log.Info("late result stored", "host", hostID, "run", runID)
@@ -169,4 +175,32 @@ func (e *Engine) runsOf(hostID string) []*run {
 		}
 	}
 	return out
+}
+
+// reviveAfterRestart gives a host that Recover failed only because the
+// controller restarted the state of the result its agent re-sent, so a run
+// cut by a restart shows what really happened on that host.
+func (e *Engine) reviveAfterRestart(ctx context.Context, runID, hostID string, state arcanosv1.HostRunState) bool {
+	key := runID + "\x00" + hostID
+	e.mu.Lock()
+	ok := e.restartFailed[key]
+	delete(e.restartFailed, key)
+	e.mu.Unlock()
+	if !ok {
+		return false
+	}
+	rec, err := e.opts.Store.GetRun(ctx, runID)
+	if err != nil {
+		e.log.Warn("read run to update a host after a restart", "run", runID, "err", err)
+		return false
+	}
+	if rec.Hosts == nil {
+		rec.Hosts = map[string]arcanosv1.HostRunState{}
+	}
+	rec.Hosts[hostID] = state
+	if err := e.opts.Store.UpdateRun(ctx, rec); err != nil {
+		e.log.Warn("update a host after a restart", "run", runID, "err", err)
+		return false
+	}
+	return true
 }
