@@ -37,10 +37,18 @@ var (
 // authorization interceptors.
 func newGRPC(tlsConf *tls.Config, policy auth.Policy) *grpc.Server {
 	creds := insecure.NewCredentials()
+	var opts []grpc.ServerOption
 	if tlsConf != nil {
 		creds = credentials.NewTLS(tlsConf)
+		// A TLS connection already buffers a whole decrypted record, so
+		// gRPC's own 32 KiB read buffer per connection only copies it once
+		// more. Without it a connected agent costs the controller ~15 KiB
+		// less resident memory (82 -> 66 KiB at 2,000 agents, fleet
+		// simulator) and a run no more CPU. Plaintext (--insecure-dev)
+		// keeps the buffer: there it saves a read syscall per frame.
+		opts = append(opts, grpc.ReadBufferSize(0))
 	}
-	return grpc.NewServer(
+	return grpc.NewServer(append(opts,
 		grpc.Creds(creds),
 		grpc.KeepaliveEnforcementPolicy(enforcement),
 		grpc.KeepaliveParams(serverPings),
@@ -50,7 +58,7 @@ func newGRPC(tlsConf *tls.Config, policy auth.Policy) *grpc.Server {
 		grpc.WaitForHandlers(true),
 		grpc.ChainUnaryInterceptor(policy.Unary),
 		grpc.ChainStreamInterceptor(policy.Stream),
-	)
+	)...)
 }
 
 // Listen opens addr: host:port, or unix:///path.sock. A socket file left by
