@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# bench-fleet.sh measures one controller under a simulated fleet (issue 3):
+# it starts bin/arcanos-controller on a new temp data dir on 127.0.0.1,
+# enrolls and connects N simulated agents (test/fleetsim: one process, each
+# agent with its own certificate, connection and stream, answering a real
+# host's dry-run result), dispatches a fleet-wide dry run through
+# ControlService.StartPurge and times it until every result is durable in
+# bbolt, with the controller's RSS and memory per connected agent. It
+# prints each round, then the median per fleet size and its ratio to the
+# target (5 s at 1,000 agents). Loopback only; nothing on the host changes.
+#
+#   SIZES=1000,2000,5000  fleet sizes (5000 needs ~5,300 open files)
+#   ROUNDS=3              rounds per size (the machine is shared: take the median)
+#   ENROLL=true           enroll through tokens (false: sign with the CA)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+sizes=${SIZES:-1000,2000,5000}
+rounds=${ROUNDS:-3}
+enroll=${ENROLL:-true}
+
+mkdir -p bin
+make -s build >/dev/null
+go build -o bin/fleetsim ./test/fleetsim/cmd/fleetsim
+
+echo "machine: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+./bin/fleetsim -controller bin/arcanos-controller -agents "$sizes" -rounds "$rounds" \
+	-enroll="$enroll" -allowlist config/authorized-services.json
+echo "after: load average $(cut -d' ' -f1-3 /proc/loadavg)"
