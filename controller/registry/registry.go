@@ -97,6 +97,15 @@ func (r *Registry) Attach(ctx context.Context, sess *Session, hello *arcanosv1.H
 	var old *Session
 	if e, ok := r.hosts[sess.HostID()]; ok {
 		old = e.sess
+		// Labels choose overlays and selections, so they are the ones
+		// given at enrollment, under a token; an agent cannot change them
+		// by saying others in its hello. Re-enroll to change them.
+		enrolled := e.host.GetLabels()
+		if !maps.Equal(enrolled, h.Labels) {
+			r.log.Warn("agent reports labels other than those enrolled; keeping the enrolled ones",
+				"host", sess.HostID())
+		}
+		h.Labels = maps.Clone(enrolled)
 	}
 	r.hosts[sess.HostID()] = &entry{host: h, sess: sess}
 	r.mu.Unlock()
