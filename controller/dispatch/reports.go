@@ -114,20 +114,53 @@ func (e *Engine) StoreResult(ctx context.Context, hostID string, rep *arcanosv1.
 	return nil
 }
 
-// resultState maps a host's result to its final state in the run.
+// resultState maps a host's result to its final state in the run. A result
+// that could not vouch for the host (the run failed or timed out, a phase
+// failed or timed out, a source failed or timed out) is FAILED with the
+// reason, as the agent's own exit code 1 would say: a partial result must
+// never read as a clean "finished".
 func resultState(res *arcanosv1.RunResult) (arcanosv1.HostRunState, string) {
-	if res.GetStatus() == arcanosv1.PhaseStatus_PHASE_STATUS_FAILED {
+	if res.GetStatus() != arcanosv1.PhaseStatus_PHASE_STATUS_OK {
 		detail := "the run could not complete"
 		if errs := res.GetErrors(); len(errs) > 0 {
 			detail += ": " + strings.Join(errs, "; ")
 		}
 		return arcanosv1.HostRunState_HOST_RUN_STATE_FAILED, detail
 	}
+	if why := partial(res); why != "" {
+		return arcanosv1.HostRunState_HOST_RUN_STATE_FAILED, "partial result: " + why
+	}
 	s := res.GetSummary()
 	return arcanosv1.HostRunState_HOST_RUN_STATE_FINISHED, fmt.Sprintf(
 		"%d unauthorized, %d authorized; actions: %d planned, %d done, %d refused, %d failed",
 		s.GetUnauthorized(), s.GetAuthorized(), s.GetActionsPlanned(), s.GetActionsDone(),
 		s.GetActionsRefused(), s.GetActionsFailed())
+}
+
+// partial names what makes a result incomplete, or "" when nothing does.
+// An unavailable source (no Docker on the host) is absent, not broken.
+func partial(res *arcanosv1.RunResult) string {
+	bad := func(st arcanosv1.PhaseStatus) bool {
+		return st == arcanosv1.PhaseStatus_PHASE_STATUS_FAILED ||
+			st == arcanosv1.PhaseStatus_PHASE_STATUS_TIMED_OUT
+	}
+	var why []string
+	for _, p := range res.GetPhases() {
+		if bad(p.GetStatus()) {
+			why = append(why, fmt.Sprintf("phase %s %s", p.GetName(), statusWord(p.GetStatus())))
+		}
+		for _, src := range p.GetSources() {
+			if bad(src.GetStatus()) {
+				why = append(why, fmt.Sprintf("%s source %s %s: %s", p.GetName(), src.GetName(),
+					statusWord(src.GetStatus()), src.GetReason()))
+			}
+		}
+	}
+	return strings.Join(why, "; ")
+}
+
+func statusWord(s arcanosv1.PhaseStatus) string {
+	return strings.ToLower(strings.TrimPrefix(s.String(), "PHASE_STATUS_"))
 }
 
 // Refused records that hostID's agent refused the run, with its reason.
