@@ -58,8 +58,16 @@ func (s *Service) DiffRuns(ctx context.Context, req *arcanosv1.DiffRunsRequest) 
 		if !ok {
 			continue
 		}
-		cur := findingsOf(now[host])
-		old := findingsOf(prev)
+		// Only phases both runs ran are compared: a phase missing on one
+		// side is not drift.
+		both, had := phasesIn(now[host]), phasesIn(prev)
+		for p := range both {
+			if !had[p] {
+				delete(both, p)
+			}
+		}
+		cur := findingsOf(now[host], both)
+		old := findingsOf(prev, both)
 		for k, f := range cur {
 			if _, ok := old[k]; !ok {
 				changes = append(changes, &arcanosv1.FindingChange{Host: host, Phase: k.phase, Change: "new", Finding: f})
@@ -91,12 +99,13 @@ func (s *Service) previousRun(ctx context.Context, run *arcanosv1.Run) (string, 
 		if r.GetRunId() == run.GetRunId() || !r.GetStartedAt().AsTime().Before(started) {
 			continue
 		}
-		if slices.Equal(hosts, slices.Sorted(maps.Keys(r.GetHosts()))) {
+		if slices.Equal(hosts, slices.Sorted(maps.Keys(r.GetHosts()))) &&
+			samePhases(run.GetPhases(), r.GetPhases()) {
 			return r.GetRunId(), nil
 		}
 	}
 	return "", status.Errorf(codes.FailedPrecondition,
-		"no run before %s covers the same %d hosts; name the base run: arcanosctl runs diff %s BASE",
+		"no run before %s covers the same %d hosts and phases; name the base run: arcanosctl runs diff %s BASE",
 		run.GetRunId(), len(hosts), run.GetRunId())
 }
 
@@ -114,12 +123,35 @@ func (s *Service) resultsByHost(ctx context.Context, runID string) (map[string]*
 
 type findingKey struct{ phase, kind, subject string }
 
-func findingsOf(r *arcanosv1.RunResult) map[findingKey]*arcanosv1.Finding {
+func findingsOf(r *arcanosv1.RunResult, phases map[string]bool) map[findingKey]*arcanosv1.Finding {
 	out := map[findingKey]*arcanosv1.Finding{}
 	for _, p := range r.GetPhases() {
+		if !phases[p.GetName()] {
+			continue
+		}
 		for _, f := range p.GetFindings() {
 			out[findingKey{p.GetName(), f.GetKind(), f.GetSubject()}] = f
 		}
 	}
 	return out
+}
+
+// phasesIn is the set of phases a result holds.
+func phasesIn(r *arcanosv1.RunResult) map[string]bool {
+	out := map[string]bool{}
+	for _, p := range r.GetPhases() {
+		out[p.GetName()] = true
+	}
+	return out
+}
+
+// samePhases compares two runs' phase lists; an empty list means all phases.
+func samePhases(a, b []string) bool {
+	norm := func(p []string) []string {
+		if len(p) == 0 {
+			return nil
+		}
+		return slices.Sorted(slices.Values(p))
+	}
+	return slices.Equal(norm(a), norm(b))
 }
