@@ -93,11 +93,17 @@ func (s *Service) Enroll(ctx context.Context, req *arcanosv1.EnrollRequest) (*ar
 		return nil, status.Errorf(codes.Unavailable, "enroll host %s: %v", hostID, err)
 	}
 
-	// LIMITATION: a token not bound to a host name may enroll a name that
-	// is already enrolled (a rebuilt host); the earlier certificate stays
-	// valid until it expires, as there is no revocation. Bind tokens with
-	// --hostname to rule that out.
+	// Taking over an enrolled name needs a token an operator bound to that
+	// name: with any token, whoever holds one could become an existing host.
+	// LIMITATION: the earlier certificate of a re-enrolled host stays valid
+	// until it expires, as there is no revocation yet.
 	if s.opts.Registry.Host(hostID) != nil {
+		if tok.Hostname == "" {
+			s.log.Warn("enrollment refused: host already enrolled and the token is not bound to it", "host", hostID)
+			return nil, status.Errorf(codes.PermissionDenied,
+				"enroll host %s: it is already enrolled; to enroll it again use a token bound to it "+
+					"(arcanosctl token create --hostname %s)", hostID, hostID)
+		}
 		s.log.Warn("host enrolled again; its earlier certificate stays valid", "host", hostID)
 	}
 	if err := s.opts.Registry.Enrolled(ctx, hostID, req.GetLabels()); err != nil {

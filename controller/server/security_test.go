@@ -201,3 +201,22 @@ func TestListHostsBySelector(t *testing.T) {
 		t.Fatalf("hosts %v, want web-1 online and web-2 offline", got)
 	}
 }
+
+// Whoever holds any token must not become an existing host: enrolling an
+// enrolled name again needs a token an operator bound to that name.
+func TestReEnrollNeedsATokenBoundToTheHost(t *testing.T) {
+	f := start(t, testConfig(t))
+	if _, err := f.enroll(t, "web-1", f.token(t, ""), nil); err != nil {
+		t.Fatal(err)
+	}
+	_, err := f.enroll(t, "web-1", f.token(t, ""), map[string]string{"role": "evil"})
+	if status.Code(err) != codes.PermissionDenied || !strings.Contains(status.Convert(err).Message(), "already enrolled") {
+		t.Fatalf("re-enroll with an unbound token: %v, want PermissionDenied saying already enrolled", err)
+	}
+	if role := f.c.registry.Host("web-1").GetLabels()["role"]; role == "evil" {
+		t.Fatal("a refused enrollment changed the host's labels")
+	}
+	if _, err := f.enroll(t, "web-1", f.token(t, "web-1"), nil); err != nil {
+		t.Fatalf("re-enroll with a token bound to web-1: %v", err)
+	}
+}
