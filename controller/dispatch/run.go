@@ -156,7 +156,7 @@ func (r *run) poke() {
 }
 
 func (r *run) subscribe() *Watch {
-	w := newWatch(r.id, func(w *Watch) {
+	w := newWatch(r.id, len(r.hosts), func(w *Watch) {
 		r.mu.Lock()
 		delete(r.subs, w)
 		r.mu.Unlock()

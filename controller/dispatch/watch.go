@@ -8,7 +8,11 @@ import (
 )
 
 // watchQueue bounds the events waiting for one watcher (an operator's
-// StartPurge stream).
+// StartPurge stream) beyond the start of its run: a run emits two events
+// per host (QUEUED, then RUNNING as its command goes out) in one burst as
+// it starts, so a watch also holds two per host of its run. Without that a
+// fleet-wide run of ~4,000 hosts or more cut off every operator watching it
+// (fleet simulator, 5,000 agents).
 const watchQueue = 8192
 
 // ErrWatchBehind says a watcher read its events too slowly and was cut off;
@@ -28,8 +32,9 @@ type Watch struct {
 	cancel func(*Watch)
 }
 
-func newWatch(runID string, cancel func(*Watch)) *Watch {
-	return &Watch{runID: runID, ch: make(chan *arcanosv1.PurgeEvent, watchQueue), cancel: cancel}
+// newWatch returns a watch of a run over hosts hosts.
+func newWatch(runID string, hosts int, cancel func(*Watch)) *Watch {
+	return &Watch{runID: runID, ch: make(chan *arcanosv1.PurgeEvent, watchQueue+2*hosts), cancel: cancel}
 }
 
 // RunID names the watched run.
