@@ -81,6 +81,7 @@ bench: build
 	bash scripts/bench-procs.sh
 	bash scripts/bench-dryrun.sh
 	WITH_PM2=1 bash scripts/bench-dryrun.sh
+	bash scripts/bench-fleet.sh
 
 clean:
 	rm -rf bin logs dist
