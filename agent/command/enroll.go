@@ -82,7 +82,8 @@ Exit codes: 0 enrolled; 2 bad usage or settings; 1 the enrollment failed.`,
 			}
 			fmt.Fprintf(stdout, "enrolled as host %s with controller %s; credentials in %s\n",
 				enr.HostID, enr.Controller, st.Fleet.StateDir)
-			fmt.Fprintf(stdout, "start the agent with: arcanos-agent run --state-dir %s\n", st.Fleet.StateDir)
+			fmt.Fprintf(stdout, "start the agent with: systemctl enable --now arcanos-agent (packaged install)\n"+
+				"                  or: arcanos-agent run --state-dir %s\n", st.Fleet.StateDir)
 			return nil
 		},
 	}
