@@ -50,7 +50,11 @@ func connect(cmd *cobra.Command, stderr io.Writer) (*controller, error) {
 		creds = credentials.NewTLS(tlsConf)
 	}
 
-	conn, err := grpc.NewClient(target, grpc.WithTransportCredentials(creds))
+	// GetRun returns a whole run in one message: about 64 KiB per host, so
+	// gRPC's default 4 MiB receive limit would refuse runs of 65 hosts.
+	// LIMITATION: a run of more than ~8,000 such hosts needs a paged GetRun.
+	conn, err := grpc.NewClient(target, grpc.WithTransportCredentials(creds),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(512<<20)))
 	if err != nil {
 		return nil, usageErr("controller address %q: %w", s.Controller, err)
 	}
