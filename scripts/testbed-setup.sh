@@ -17,6 +17,11 @@ apt_install() {
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 
+# iproute2 (network namespaces of the partition test) and util-linux
+# (unshare for PID namespaces) are in Debian's base, but check.
+command -v ip >/dev/null 2>&1 || apt_install iproute2
+command -v unshare >/dev/null 2>&1 || apt_install util-linux
+
 # Docker engine. Debian's docker.io ships dockerd (API 1.41).
 if ! command -v dockerd >/dev/null 2>&1; then
 	apt_install docker.io
