@@ -11,15 +11,16 @@ import (
 	"strings"
 
 	"github.com/arcanos-dev/arcanos/pkg/allowlist"
+	"github.com/arcanos-dev/arcanos/pkg/overlay"
 )
 
 // OverlaysKey is the top-level key holding the per-label overlays.
 const OverlaysKey = "overlays"
 
 // arrayKeys are the allowlist keys whose entries an overlay adds to the base.
-var arrayKeys = []string{"authorizedProcesses", "authorizedServices", "allowedDockerImages"}
+var arrayKeys = overlay.ArrayKeys
 
-const ecosystemKey = "pm2Ecosystem"
+const ecosystemKey = overlay.EcosystemKey
 
 // Check validates data, the content of file. It returns every problem as one
 // *allowlist.ValidationError (nil when there is none) and, apart, the

@@ -8,12 +8,13 @@ import (
 	"strings"
 
 	"github.com/arcanos-dev/arcanos/pkg/allowlist"
+	"github.com/arcanos-dev/arcanos/pkg/overlay"
 )
 
-// checkMerged validates the base with one overlay's entries added, the way
-// the controller builds a labelled host's allowlist (controller/overlay):
-// array entries after the base's, exact repeats skipped, and one
-// pm2Ecosystem at most. Each problem points at the overlay entry causing it.
+// checkMerged validates the base with one overlay's entries added, by the
+// controller's own rule (pkg/overlay.AppendEntries): array entries after
+// the base's, exact repeats skipped, and one pm2Ecosystem at most. Each
+// problem points at the overlay entry causing it.
 func checkMerged(data, base []byte, file string, o member, prefix string) []allowlist.Problem {
 	var b, add map[string]json.RawMessage
 	if json.Unmarshal(base, &b) != nil || json.Unmarshal(data[o.valStart:o.valEnd], &add) != nil {
@@ -26,26 +27,14 @@ func checkMerged(data, base []byte, file string, o member, prefix string) []allo
 	// origin maps, per key, an index in the merged array to the overlay's.
 	origin := map[string]map[int]int{}
 	for _, key := range arrayKeys {
-		var have, more []json.RawMessage
-		if isNull(add[key]) || json.Unmarshal(add[key], &more) != nil {
+		if isNull(add[key]) {
 			continue
 		}
-		if !isNull(b[key]) && json.Unmarshal(b[key], &have) != nil {
+		merged, from, err := overlay.AppendEntries(b[key], add[key])
+		if err != nil || from == nil {
 			continue
 		}
-		seen := map[string]bool{}
-		for _, el := range have {
-			seen[string(compact(el))] = true
-		}
-		origin[key] = map[int]int{}
-		for j, el := range more {
-			if k := string(compact(el)); !seen[k] {
-				seen[k] = true
-				origin[key][len(have)] = j
-				have = append(have, el)
-			}
-		}
-		b[key], _ = json.Marshal(have)
+		b[key], origin[key] = merged, from
 	}
 
 	var out []allowlist.Problem

@@ -7,7 +7,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/arcanos-dev/arcanos/controller/overlay"
+	"github.com/arcanos-dev/arcanos/pkg/overlay"
 	"github.com/arcanos-dev/arcanos/pkg/store"
 	arcanosv1 "github.com/arcanos-dev/arcanos/proto/gen/arcanos/v1"
 )

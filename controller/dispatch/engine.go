@@ -17,8 +17,8 @@ import (
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/arcanos-dev/arcanos/controller/overlay"
 	"github.com/arcanos-dev/arcanos/pkg/fleet"
+	"github.com/arcanos-dev/arcanos/pkg/overlay"
 	"github.com/arcanos-dev/arcanos/pkg/store"
 	arcanosv1 "github.com/arcanos-dev/arcanos/proto/gen/arcanos/v1"
 )

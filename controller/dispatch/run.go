@@ -11,8 +11,8 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/arcanos-dev/arcanos/controller/overlay"
 	"github.com/arcanos-dev/arcanos/pkg/fleet"
+	"github.com/arcanos-dev/arcanos/pkg/overlay"
 	arcanosv1 "github.com/arcanos-dev/arcanos/proto/gen/arcanos/v1"
 )
 

@@ -142,3 +142,16 @@ func TestEcosystemFileIsLeftToTheAgent(t *testing.T) {
 		t.Fatalf("effective %s lost the ecosystem path", eff)
 	}
 }
+
+func TestAppendEntriesTellsWhereEachAddedEntryCameFrom(t *testing.T) {
+	merged, origin, err := AppendEntries([]byte(`["nginx","sshd"]`), []byte(`["sshd", "node", "nginx", "redis"]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(merged) != `["nginx","sshd","node","redis"]` {
+		t.Fatalf("merged = %s", merged)
+	}
+	if len(origin) != 2 || origin[2] != 1 || origin[3] != 3 {
+		t.Fatalf("origin = %v, want merged[2] from add[1] and merged[3] from add[3]", origin)
+	}
+}

@@ -26,6 +26,13 @@ const (
 
 var arrayKeys = map[string]bool{keyProcesses: true, keyServices: true, keyImages: true}
 
+// ArrayKeys are the allowlist keys whose entries an overlay adds to the
+// base; EcosystemKey is the one scalar an overlay may set, once.
+var ArrayKeys = []string{keyProcesses, keyServices, keyImages}
+
+// EcosystemKey is the allowlist key of the PM2 ecosystem file.
+const EcosystemKey = keyEcosystem
+
 // Document is a parsed central allowlist document.
 type Document struct {
 	raw      []byte
@@ -149,28 +156,40 @@ func (d *Document) merge(applied []string) ([]byte, error) {
 // appendArray appends the elements of add to base, both JSON arrays,
 // skipping elements already present byte for byte (after compaction).
 func appendArray(base, add json.RawMessage) (json.RawMessage, error) {
+	merged, _, err := AppendEntries(base, add)
+	return merged, err
+}
+
+// AppendEntries is the one rule by which an overlay extends an array of the
+// base: add's elements go after base's, skipping exact repeats (compared
+// after compaction). origin maps each index of merged that came from add to
+// its index in add, so a caller can point a problem at the overlay entry.
+// A malformed base is returned as it is, for validation to report.
+func AppendEntries(base, add json.RawMessage) (merged json.RawMessage, origin map[int]int, err error) {
 	var have, extra []json.RawMessage
 	if len(base) > 0 && !isNull(base) {
 		if err := json.Unmarshal(base, &have); err != nil {
-			// Leave a malformed base as it is for validation to report.
-			return base, nil
+			return base, nil, nil
 		}
 	}
 	if err := json.Unmarshal(add, &extra); err != nil {
-		return nil, fmt.Errorf("must be an array: %w", err)
+		return nil, nil, fmt.Errorf("must be an array: %w", err)
 	}
 
 	seen := map[string]bool{}
 	for _, el := range have {
 		seen[string(compact(el))] = true
 	}
-	for _, el := range extra {
+	origin = map[int]int{}
+	for j, el := range extra {
 		if key := string(compact(el)); !seen[key] {
 			seen[key] = true
+			origin[len(have)] = j
 			have = append(have, el)
 		}
 	}
-	return json.Marshal(have)
+	merged, err = json.Marshal(have)
+	return merged, origin, err
 }
 
 func compact(raw json.RawMessage) []byte {
