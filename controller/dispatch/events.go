@@ -4,6 +4,7 @@ import (
 	"context"
 	"hash/fnv"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -12,18 +13,28 @@ import (
 	arcanosv1 "github.com/arcanos-dev/arcanos/proto/gen/arcanos/v1"
 )
 
-// eventShards is how many writers store events at once, so that bbolt's
-// batch commits are shared by many of them (with 32, a 500-host dry run took
-// three times as long to store); a host's events always go to the same
-// writer, so they are stored in the order they happened.
+// eventShards is how many writers store events at once. A host's events
+// always go to the same writer, so they are stored in the order they
+// happened. Each writer stores whatever is queued on it with one
+// AppendEvents, and writers share bbolt's batch commits. Measured with
+// BenchmarkEventLogShards (10,000 hosts, 90,000 events, 2 cores): 64 to
+// 256 writers store them in ~0.4 s, 16 and 1,024 in ~0.5 s; writing one
+// event at a time it took 7 s with 256 and 35 s with 32. 256 also queues
+// 64 Ki events in all, so add, called under a run's lock, rarely waits.
 const eventShards = 256
 
 // eventQueue bounds the events waiting in each writer.
 const eventQueue = 256
 
+// eventBatch caps the events one writer stores with one AppendEvents, so
+// a commit stays short.
+const eventBatch = 512
+
 // EventStore is the part of the store the event writer uses.
 type EventStore interface {
-	AppendEvent(ctx context.Context, e *arcanosv1.PurgeEvent) error
+	// AppendEvents stores events in slice order, durable on return; an
+	// event of an unknown run does not stop the others.
+	AppendEvents(ctx context.Context, events []*arcanosv1.PurgeEvent) error
 }
 
 // item is an event to store, or (done set) a barrier that flush waits for.
@@ -45,7 +56,12 @@ type eventLog struct {
 }
 
 func newEventLog(st EventStore, log *slog.Logger) *eventLog {
-	l := &eventLog{store: st, log: log, shards: make([]chan item, eventShards)}
+	return newEventLogShards(st, log, eventShards)
+}
+
+// newEventLogShards is newEventLog with n writers.
+func newEventLogShards(st EventStore, log *slog.Logger, n int) *eventLog {
+	l := &eventLog{store: st, log: log, shards: make([]chan item, n)}
 	for i := range l.shards {
 		l.shards[i] = make(chan item, eventQueue)
 		l.wg.Add(1)
@@ -68,7 +84,7 @@ func (l *eventLog) add(e *arcanosv1.PurgeEvent) {
 			"state", e.GetState().String(), "detail", e.GetDetail())
 		return
 	}
-	l.shards[h.Sum32()%eventShards] <- item{event: stored}
+	l.shards[h.Sum32()%uint32(len(l.shards))] <- item{event: stored}
 }
 
 // flush returns once every event added before it is stored.
@@ -111,20 +127,64 @@ const (
 	eventResultField = 5
 )
 
+// write stores the events of one shard. After each wait it takes what else
+// is queued, up to eventBatch events or a barrier, stores it with one
+// AppendEvents and only then releases the barrier: flush returns once the
+// events added before it are stored.
 func (l *eventLog) write(ch <-chan item) {
 	defer l.wg.Done()
+	batch := make([]*arcanosv1.PurgeEvent, 0, eventBatch)
 	for it := range ch {
-		if it.done != nil {
-			close(it.done)
-			continue
+		barrier := it.done
+		if barrier == nil {
+			batch = append(batch, it.event)
+			batch, barrier = drain(ch, batch)
 		}
-		e := it.event
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		if err := l.store.AppendEvent(ctx, e); err != nil {
-			l.log.Warn("store run event", "run", e.GetRunId(), "host", e.GetHost(),
-				"state", e.GetState().String(), "err", err)
+
+		l.save(batch)
+		clear(batch)
+		batch = batch[:0]
+		if barrier != nil {
+			close(barrier)
 		}
-		cancel()
+	}
+}
+
+// drain appends the events queued on ch to batch without waiting, up to
+// eventBatch of them, and stops at a barrier, which it returns.
+func drain(ch <-chan item, batch []*arcanosv1.PurgeEvent) ([]*arcanosv1.PurgeEvent, chan struct{}) {
+	for len(batch) < eventBatch {
+		select {
+		case it, ok := <-ch:
+			if !ok {
+				return batch, nil
+			}
+			if it.done != nil {
+				return batch, it.done
+			}
+			batch = append(batch, it.event)
+		default:
+			return batch, nil
+		}
+	}
+	return batch, nil
+}
+
+// save appends batch to the store, logging a failure once for the batch.
+func (l *eventLog) save(batch []*arcanosv1.PurgeEvent) {
+	if len(batch) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := l.store.AppendEvents(ctx, batch); err != nil {
+		runs := make([]string, 0, 1)
+		for _, e := range batch {
+			if !slices.Contains(runs, e.GetRunId()) {
+				runs = append(runs, e.GetRunId())
+			}
+		}
+		l.log.Warn("store run events", "runs", runs, "events", len(batch), "err", err)
 	}
 }
 

@@ -84,6 +84,13 @@ type Store interface {
 	// AppendEvent stores e after every event of e.RunId stored before it.
 	// ErrNotFound when the run is unknown. Durable on return.
 	AppendEvent(ctx context.Context, e *arcanosv1.PurgeEvent) error
+	// AppendEvents stores events, of one run or several, with one commit and
+	// in slice order, each after every event of its run stored before it.
+	// An event that cannot be stored (its run unknown, its run id invalid)
+	// does not stop the others: they are stored and the error names what
+	// was skipped, wrapping ErrNotFound for the unknown runs.
+	// An empty slice stores nothing. Durable on return.
+	AppendEvents(ctx context.Context, events []*arcanosv1.PurgeEvent) error
 	// Events returns the events of runID in the order they were appended;
 	// ErrNotFound when the run is unknown.
 	Events(ctx context.Context, runID string) ([]*arcanosv1.PurgeEvent, error)
