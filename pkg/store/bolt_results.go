@@ -70,7 +70,9 @@ func (b *Bolt) PutResult(ctx context.Context, runID, host string, r *arcanosv1.R
 	return nil
 }
 
-// Results scans the run's prefix of the results bucket.
+// Results scans the run's prefix of the results bucket. A result stored
+// without phases (its agent sent them by reference) gets the host's stored
+// phases, in seq order.
 //
 // LIMITATION: every host's full result is decoded into memory at once; at
 // ~20 KB a result, a 10,000-host run is ~200 MB. A paged or streaming read
@@ -85,10 +87,19 @@ func (b *Bolt) Results(ctx context.Context, runID string) ([]*arcanosv1.RunResul
 		if err := requireRun(tx, runID); err != nil {
 			return err
 		}
-		return scanPrefix(tx.Bucket(bucketResults), runPrefix(runID), func(k, v []byte) error {
+		prefix := runPrefix(runID)
+		return scanPrefix(tx.Bucket(bucketResults), prefix, func(k, v []byte) error {
 			r := &arcanosv1.RunResult{}
 			if err := unmarshal("result "+string(k), v, r); err != nil {
 				return err
+			}
+			if len(r.Phases) == 0 {
+				host := string(k[len(prefix):])
+				phases, err := phasesOf(tx, runID, host)
+				if err != nil {
+					return err
+				}
+				r.Phases = phases
 			}
 			list = append(list, r)
 			return nil
@@ -115,19 +126,28 @@ func (b *Bolt) Phases(ctx context.Context, runID, host string) ([]*arcanosv1.Pha
 		if err := requireRun(tx, runID); err != nil {
 			return err
 		}
-		return scanPrefix(tx.Bucket(bucketPhases), phasePrefix(runID, host), func(k, v []byte) error {
-			p := &arcanosv1.PhaseResult{}
-			if err := unmarshal("phase", v, p); err != nil {
-				return err
-			}
-			list = append(list, p)
-			return nil
-		})
+		var err error
+		list, err = phasesOf(tx, runID, host)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return list, nil
+}
+
+// phasesOf reads host's stored phases of a run in seq order.
+func phasesOf(tx *bolt.Tx, runID, host string) ([]*arcanosv1.PhaseResult, error) {
+	list := []*arcanosv1.PhaseResult{}
+	err := scanPrefix(tx.Bucket(bucketPhases), phasePrefix(runID, host), func(k, v []byte) error {
+		p := &arcanosv1.PhaseResult{}
+		if err := unmarshal(fmt.Sprintf("phase %d of %s", seqOf(k), host), v, p); err != nil {
+			return err
+		}
+		list = append(list, p)
+		return nil
+	})
+	return list, err
 }
 
 func checkResultKey(runID, host string) error {

@@ -234,3 +234,44 @@ func TestStoreWriterProcess(t *testing.T) {
 	// Wait to be killed; a closed stdin means the parent is gone.
 	_, _ = bufio.NewReader(os.Stdin).ReadString('\n')
 }
+
+// A result stored without phases (its agent sent them by reference) reads
+// back with the host's stored phases in seq order; one stored with its own
+// phases reads back as stored, and a host with neither reads back empty.
+func TestResultsWithoutPhasesReadBackWithTheStoredPhases(t *testing.T) {
+	ctx := t.Context()
+	b, _ := openTestStore(t)
+	mustDo(t, b.CreateRun(ctx, newRun("run-1", t0)))
+
+	for _, seq := range []int32{2, 1, 3} {
+		mustDo(t, b.PutPhase(ctx, "run-1", "web-1", seq, realisticPhase(phaseNames[seq-1])))
+		mustDo(t, b.PutPhase(ctx, "run-1", "web-10", seq, realisticPhase(phaseNames[seq-1])))
+	}
+	byRef := realisticResult("run-1", "web-1")
+	byRef.Phases = nil
+	mustDo(t, b.PutResult(ctx, "run-1", "web-1", byRef))
+	whole := realisticResult("run-1", "web-10") // its own phases win over the stored ones
+	mustDo(t, b.PutResult(ctx, "run-1", "web-10", whole))
+	failed := &arcanosv1.RunResult{RunId: "run-1", Host: "db-1",
+		Status: arcanosv1.PhaseStatus_PHASE_STATUS_FAILED, Errors: []string{"could not start"}}
+	mustDo(t, b.PutResult(ctx, "run-1", "db-1", failed))
+
+	results, err := b.Results(ctx, "run-1")
+	mustDo(t, err)
+	if len(results) != 3 {
+		t.Fatalf("Results = %d, want 3", len(results))
+	}
+	got := map[string]*arcanosv1.RunResult{}
+	for _, r := range results {
+		got[r.GetHost()] = r
+	}
+
+	want := realisticResult("run-1", "web-1")
+	want.Phases = nil
+	for _, name := range phaseNames[:3] {
+		want.Phases = append(want.Phases, realisticPhase(name))
+	}
+	requireEqual(t, "web-1 (by reference)", got["web-1"], want)
+	requireEqual(t, "web-10 (whole)", got["web-10"], whole)
+	requireEqual(t, "db-1 (no phases anywhere)", got["db-1"], failed)
+}

@@ -76,7 +76,9 @@ type Store interface {
 	PutResult(ctx context.Context, runID, host string, r *arcanosv1.RunResult) error
 	// Results returns the final result of every host of runID, ordered by
 	// host; ErrNotFound when the run is unknown, an empty slice when no
-	// host has finished yet.
+	// host has finished yet. A result stored without phases is returned
+	// with the host's phases from PutPhase, in seq order: an agent that
+	// reported its phases one by one need not send them again.
 	Results(ctx context.Context, runID string) ([]*arcanosv1.RunResult, error)
 	// Phases returns host's phase results in run runID ordered by seq;
 	// ErrNotFound when the run is unknown, an empty slice when none arrived.

@@ -76,6 +76,14 @@ func phaseKey(runID, host string, seq int32) []byte {
 	return binary.BigEndian.AppendUint32(phasePrefix(runID, host), uint32(seq))
 }
 
+// seqOf returns the seq part of a phases key.
+func seqOf(phaseKey []byte) uint32 {
+	if len(phaseKey) < 4 {
+		return 0
+	}
+	return binary.BigEndian.Uint32(phaseKey[len(phaseKey)-4:])
+}
+
 func eventKey(runID string, seq uint64) []byte {
 	return binary.BigEndian.AppendUint64(runPrefix(runID), seq)
 }
