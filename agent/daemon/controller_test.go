@@ -40,6 +40,8 @@ type fakeController struct {
 	welcome atomic.Bool
 	// ack, when true, acknowledges every report as it arrives.
 	ack atomic.Bool
+	// byRef goes into every Welcome as phases_by_reference.
+	byRef atomic.Bool
 
 	mu     sync.Mutex
 	tokens map[string]bool
@@ -149,7 +151,8 @@ func (fc *fakeController) Connect(stream arcanosv1.AgentService_ConnectServer) e
 	fc.streams <- fs
 	if fc.welcome.Load() {
 		fs.out <- &arcanosv1.ConnectResponse{Msg: &arcanosv1.ConnectResponse_Welcome{Welcome: &arcanosv1.Welcome{
-			ControllerVersion: "fake", HeartbeatInterval: durationpb.New(fc.interval)}}}
+			ControllerVersion: "fake", HeartbeatInterval: durationpb.New(fc.interval),
+			PhasesByReference: fc.byRef.Load()}}}
 	}
 
 	go func() {

@@ -172,8 +172,14 @@ func (r *runner) execute(ctx context.Context, cmd *arcanosv1.RunCommand, names [
 		res.Errors = append(res.Errors, "the run's deadline from the controller passed")
 	}
 	r.observer.RunFinished(res)
-	r.put(log, &arcanosv1.ConnectRequest{Msg: &arcanosv1.ConnectRequest_Run{
-		Run: &arcanosv1.RunReport{RunId: id, Result: res}}})
+	rep := &arcanosv1.RunReport{RunId: id, Result: res}
+	if int(seq) == len(res.GetPhases()) {
+		// Every phase went out as a phase report (a run cut short lists
+		// the phases it skipped without reporting them): the session may
+		// send the result without them to a controller that holds them.
+		rep.PhasesReported = seq
+	}
+	r.put(log, &arcanosv1.ConnectRequest{Msg: &arcanosv1.ConnectRequest_Run{Run: rep}})
 
 	r.mu.Lock()
 	r.cancel(nil)

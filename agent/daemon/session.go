@@ -7,6 +7,7 @@ import (
 	"io"
 	"time"
 
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/arcanos-dev/arcanos/pkg/purge"
@@ -30,6 +31,9 @@ type session struct {
 	inbox    <-chan received
 	interval time.Duration
 	welcomed bool
+	// byRef says the controller takes run reports without the phases it
+	// already holds (Welcome.phases_by_reference).
+	byRef bool
 	// sent holds the reports sent on this stream and not yet acknowledged.
 	sent map[ReportKey]bool
 	// owedSince is when the controller began to owe an answer (zero: it owes
@@ -133,6 +137,7 @@ func (s *session) handle(m *arcanosv1.ConnectResponse) error {
 	switch msg := m.GetMsg().(type) {
 	case *arcanosv1.ConnectResponse_Welcome:
 		s.welcomed = true
+		s.byRef = msg.Welcome.GetPhasesByReference()
 		s.d.observer.Connected(true)
 		if iv := msg.Welcome.GetHeartbeatInterval().AsDuration(); iv > 0 {
 			s.interval = iv
@@ -190,7 +195,8 @@ func (s *session) flush() error {
 	if !s.welcomed {
 		return nil
 	}
-	for _, k := range s.d.spool.Pending() {
+	pending := s.d.spool.Pending()
+	for _, k := range pending {
 		if s.sent[k] {
 			continue
 		}
@@ -198,6 +204,9 @@ func (s *session) flush() error {
 		if err != nil {
 			s.d.log.Warn("spooled report unreadable; skipped", "report", k.String(), "err", err)
 			continue
+		}
+		if k.Final && s.byRef {
+			req = s.byReference(req, pending)
 		}
 		if fit := fitReport(req, maxReportBytes); fit != req {
 			s.d.log.Warn("report too large for the stream; sent without findings", "report", k.String())
@@ -213,6 +222,26 @@ func (s *session) flush() error {
 		s.d.log.Debug("report sent", "report", k.String())
 	}
 	return nil
+}
+
+// byReference returns the run report req without its phases when the
+// controller holds every one of them: each of the run's phase reports was
+// acknowledged (it left the spool) or was sent on this stream before req,
+// which the controller reads in order. Otherwise it returns req whole.
+func (s *session) byReference(req *arcanosv1.ConnectRequest, pending []ReportKey) *arcanosv1.ConnectRequest {
+	rep := req.GetRun()
+	n := rep.GetPhasesReported()
+	if n <= 0 || len(rep.GetResult().GetPhases()) != int(n) {
+		return req
+	}
+	for _, k := range pending {
+		if k.RunID == rep.GetRunId() && !k.Final && !s.sent[k] {
+			return req // a phase report the controller does not have yet
+		}
+	}
+	out := proto.Clone(req).(*arcanosv1.ConnectRequest)
+	out.GetRun().GetResult().Phases = nil
+	return out
 }
 
 // send sends one message. Send reports a broken stream as io.EOF; the

@@ -58,6 +58,7 @@ func (s *Service) Connect(stream connectStream) error {
 		Welcome: &arcanosv1.Welcome{
 			ControllerVersion: s.opts.Version,
 			HeartbeatInterval: durationpb.New(s.opts.Heartbeat),
+			PhasesByReference: true,
 		},
 	}})
 

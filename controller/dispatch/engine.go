@@ -33,6 +33,7 @@ type Store interface {
 	PutPhase(ctx context.Context, runID, host string, seq int32, p *arcanosv1.PhaseResult) error
 	PutResult(ctx context.Context, runID, host string, r *arcanosv1.RunResult) error
 	Results(ctx context.Context, runID string) ([]*arcanosv1.RunResult, error)
+	Phases(ctx context.Context, runID, host string) ([]*arcanosv1.PhaseResult, error)
 	Events(ctx context.Context, runID string) ([]*arcanosv1.PurgeEvent, error)
 	CurrentAllowlist(ctx context.Context) (*arcanosv1.AllowlistVersion, error)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -56,6 +55,7 @@ func (e *Engine) StorePhase(ctx context.Context, hostID string, rep *arcanosv1.P
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	h := r.hosts[hostID]
+	h.notePhase(rep.GetSeq(), rep.GetPhase())
 	if h.state != arcanosv1.HostRunState_HOST_RUN_STATE_RUNNING || rep.GetSeq() <= h.lastSeq {
 		return nil // a re-sent report, or one after the host's final state
 	}
@@ -66,9 +66,11 @@ func (e *Engine) StorePhase(ctx context.Context, hostID string, rep *arcanosv1.P
 }
 
 // StoreResult stores hostID's run result, then moves the host to FINISHED
-// (FAILED when the result says the run could not complete). A result that
-// arrives after the host's final state (a deadline passed, the controller
-// restarted) is still stored, and an event says it came late.
+// (FAILED when the result says the run could not complete). A result sent
+// without its phases (phases_reported) is stored as it came: the store
+// returns it with the phases stored from the host's phase reports. A result
+// that arrives after the host's final state (a deadline passed, the
+// controller restarted) is still stored, and an event says it came late.
 func (e *Engine) StoreResult(ctx context.Context, hostID string, rep *arcanosv1.RunReport) error {
 	runID := rep.GetRunId()
 	r, ok, err := e.member(ctx, runID, hostID)
@@ -85,21 +87,29 @@ func (e *Engine) StoreResult(ctx context.Context, hostID string, rep *arcanosv1.
 		res = proto.Clone(res).(*arcanosv1.RunResult)
 		res.Host = hostID
 	}
+	byRef := referenced(rep)
 	if err := e.opts.Store.PutResult(ctx, runID, hostID, res); err != nil {
 		return fmt.Errorf("store result of host %s in run %s: %w", hostID, runID, err)
 	}
 
-	state, detail := resultState(res)
 	if r != nil {
 		r.mu.Lock()
 		h := r.hosts[hostID]
 		if !isFinal(h.state) {
+			state, detail := resultState(res, h.partialWhy(res, byRef, rep.GetPhasesReported()))
 			r.set(h, state, detail, res)
 			r.mu.Unlock()
 			return nil
 		}
 		r.mu.Unlock()
-	} else if e.reviveAfterRestart(ctx, runID, hostID, state) {
+	}
+
+	why, err := e.storedPartialWhy(ctx, runID, hostID, res, byRef, rep.GetPhasesReported())
+	if err != nil {
+		return err
+	}
+	state, detail := resultState(res, why)
+	if r == nil && e.reviveAfterRestart(ctx, runID, hostID, state) {
 		e.log.Info("result after a controller restart stored; host state updated",
 			"host", hostID, "run", runID, "state", state.String())
 		e.events.add(&arcanosv1.PurgeEvent{RunId: runID, Host: hostID, State: state,
@@ -114,53 +124,18 @@ func (e *Engine) StoreResult(ctx context.Context, hostID string, rep *arcanosv1.
 	return nil
 }
 
-// resultState maps a host's result to its final state in the run. A result
-// that could not vouch for the host (the run failed or timed out, a phase
-// failed or timed out, a source failed or timed out) is FAILED with the
-// reason, as the agent's own exit code 1 would say: a partial result must
-// never read as a clean "finished".
-func resultState(res *arcanosv1.RunResult) (arcanosv1.HostRunState, string) {
-	if res.GetStatus() != arcanosv1.PhaseStatus_PHASE_STATUS_OK {
-		detail := "the run could not complete"
-		if errs := res.GetErrors(); len(errs) > 0 {
-			detail += ": " + strings.Join(errs, "; ")
-		}
-		return arcanosv1.HostRunState_HOST_RUN_STATE_FAILED, detail
+// storedPartialWhy judges a result of a run no longer active, or of a host
+// already final, reading the stored phases when the result came without.
+func (e *Engine) storedPartialWhy(ctx context.Context, runID, hostID string, res *arcanosv1.RunResult,
+	byRef bool, reported int32) (string, error) {
+	if !byRef {
+		return partial(res.GetPhases()), nil
 	}
-	if why := partial(res); why != "" {
-		return arcanosv1.HostRunState_HOST_RUN_STATE_FAILED, "partial result: " + why
+	phases, err := e.opts.Store.Phases(ctx, runID, hostID)
+	if err != nil {
+		return "", fmt.Errorf("read the phases of host %s in run %s to judge its result: %w", hostID, runID, err)
 	}
-	s := res.GetSummary()
-	return arcanosv1.HostRunState_HOST_RUN_STATE_FINISHED, fmt.Sprintf(
-		"%d unauthorized, %d authorized; actions: %d planned, %d done, %d refused, %d failed",
-		s.GetUnauthorized(), s.GetAuthorized(), s.GetActionsPlanned(), s.GetActionsDone(),
-		s.GetActionsRefused(), s.GetActionsFailed())
-}
-
-// partial names what makes a result incomplete, or "" when nothing does.
-// An unavailable source (no Docker on the host) is absent, not broken.
-func partial(res *arcanosv1.RunResult) string {
-	bad := func(st arcanosv1.PhaseStatus) bool {
-		return st == arcanosv1.PhaseStatus_PHASE_STATUS_FAILED ||
-			st == arcanosv1.PhaseStatus_PHASE_STATUS_TIMED_OUT
-	}
-	var why []string
-	for _, p := range res.GetPhases() {
-		if bad(p.GetStatus()) {
-			why = append(why, fmt.Sprintf("phase %s %s", p.GetName(), statusWord(p.GetStatus())))
-		}
-		for _, src := range p.GetSources() {
-			if bad(src.GetStatus()) {
-				why = append(why, fmt.Sprintf("%s source %s %s: %s", p.GetName(), src.GetName(),
-					statusWord(src.GetStatus()), src.GetReason()))
-			}
-		}
-	}
-	return strings.Join(why, "; ")
-}
-
-func statusWord(s arcanosv1.PhaseStatus) string {
-	return strings.ToLower(strings.TrimPrefix(s.String(), "PHASE_STATUS_"))
+	return referencedWhy(phases, reported), nil
 }
 
 // Refused records that hostID's agent refused the run, with its reason.

@@ -26,7 +26,15 @@ type hostRun struct {
 	deadline     time.Time
 	lastSeq      int32
 	disconnected time.Time
+	// phases notes each phase report stored, by seq (1 to maxTrackedSeq):
+	// what makes it partial, "" when nothing. A result sent without its
+	// phases is judged from these, not from the phases read back.
+	phases map[int32]string
 }
+
+// maxTrackedSeq bounds the phase reports noted per host; a run has six
+// phases, and an agent sending more cannot grow the controller's memory.
+const maxTrackedSeq = 32
 
 // effective is one cached effective allowlist (per set of overlays).
 type effective struct {

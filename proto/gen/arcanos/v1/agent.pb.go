@@ -510,14 +510,21 @@ func (x *PhaseReport) GetPhase() *PhaseResult {
 	return nil
 }
 
-// RunReport carries the complete result of a run. It is re-sent after a
-// reconnect until the controller acknowledges it.
+// RunReport carries the result of a run. It is re-sent after a reconnect
+// until the controller acknowledges it.
 type RunReport struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	RunId         string                 `protobuf:"bytes,1,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
-	Result        *RunResult             `protobuf:"bytes,2,opt,name=result,proto3" json:"result,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	RunId  string                 `protobuf:"bytes,1,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
+	Result *RunResult             `protobuf:"bytes,2,opt,name=result,proto3" json:"result,omitempty"`
+	// phases_reported, when above zero, says the run's phases are exactly
+	// the PhaseReports with seq 1 to phases_reported, in order. When it is
+	// above zero and result.phases is empty, the phases were left out: they
+	// were sent on the stream before this report or acknowledged earlier, and
+	// the controller builds the whole result from them. An agent leaves them
+	// out only for a controller whose Welcome sets phases_by_reference.
+	PhasesReported int32 `protobuf:"varint,3,opt,name=phases_reported,json=phasesReported,proto3" json:"phases_reported,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *RunReport) Reset() {
@@ -562,6 +569,13 @@ func (x *RunReport) GetResult() *RunResult {
 		return x.Result
 	}
 	return nil
+}
+
+func (x *RunReport) GetPhasesReported() int32 {
+	if x != nil {
+		return x.PhasesReported
+	}
+	return 0
 }
 
 // RunRefused says the agent did not run a command, and why.
@@ -738,6 +752,10 @@ type Welcome struct {
 	ControllerVersion string                 `protobuf:"bytes,1,opt,name=controller_version,json=controllerVersion,proto3" json:"controller_version,omitempty"`
 	// heartbeat_interval is how often the agent must send a heartbeat.
 	HeartbeatInterval *durationpb.Duration `protobuf:"bytes,2,opt,name=heartbeat_interval,json=heartbeatInterval,proto3" json:"heartbeat_interval,omitempty"`
+	// phases_by_reference says the controller accepts a RunReport that
+	// leaves out the phases it already holds (RunReport.phases_reported), so
+	// a host's findings cross the network and the controller once.
+	PhasesByReference bool `protobuf:"varint,3,opt,name=phases_by_reference,json=phasesByReference,proto3" json:"phases_by_reference,omitempty"`
 	unknownFields     protoimpl.UnknownFields
 	sizeCache         protoimpl.SizeCache
 }
@@ -784,6 +802,13 @@ func (x *Welcome) GetHeartbeatInterval() *durationpb.Duration {
 		return x.HeartbeatInterval
 	}
 	return nil
+}
+
+func (x *Welcome) GetPhasesByReference() bool {
+	if x != nil {
+		return x.PhasesByReference
+	}
+	return false
 }
 
 // RunCommand asks the agent to run the purge sequence.
@@ -1031,10 +1056,11 @@ const file_arcanos_v1_agent_proto_rawDesc = "" +
 	"\vPhaseReport\x12\x15\n" +
 	"\x06run_id\x18\x01 \x01(\tR\x05runId\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x05R\x03seq\x12-\n" +
-	"\x05phase\x18\x03 \x01(\v2\x17.arcanos.v1.PhaseResultR\x05phase\"Q\n" +
+	"\x05phase\x18\x03 \x01(\v2\x17.arcanos.v1.PhaseResultR\x05phase\"z\n" +
 	"\tRunReport\x12\x15\n" +
 	"\x06run_id\x18\x01 \x01(\tR\x05runId\x12-\n" +
-	"\x06result\x18\x02 \x01(\v2\x15.arcanos.v1.RunResultR\x06result\";\n" +
+	"\x06result\x18\x02 \x01(\v2\x15.arcanos.v1.RunResultR\x06result\x12'\n" +
+	"\x0fphases_reported\x18\x03 \x01(\x05R\x0ephasesReported\";\n" +
 	"\n" +
 	"RunRefused\x12\x15\n" +
 	"\x06run_id\x18\x01 \x01(\tR\x05runId\x12\x16\n" +
@@ -1044,10 +1070,11 @@ const file_arcanos_v1_agent_proto_rawDesc = "" +
 	"\x03run\x18\x02 \x01(\v2\x16.arcanos.v1.RunCommandH\x00R\x03run\x12/\n" +
 	"\x06cancel\x18\x03 \x01(\v2\x15.arcanos.v1.CancelRunH\x00R\x06cancel\x12#\n" +
 	"\x03ack\x18\x04 \x01(\v2\x0f.arcanos.v1.AckH\x00R\x03ackB\x05\n" +
-	"\x03msg\"\x82\x01\n" +
+	"\x03msg\"\xb2\x01\n" +
 	"\aWelcome\x12-\n" +
 	"\x12controller_version\x18\x01 \x01(\tR\x11controllerVersion\x12H\n" +
-	"\x12heartbeat_interval\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x11heartbeatInterval\"\xe0\x01\n" +
+	"\x12heartbeat_interval\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x11heartbeatInterval\x12.\n" +
+	"\x13phases_by_reference\x18\x03 \x01(\bR\x11phasesByReference\"\xe0\x01\n" +
 	"\n" +
 	"RunCommand\x12\x15\n" +
 	"\x06run_id\x18\x01 \x01(\tR\x05runId\x12\x17\n" +

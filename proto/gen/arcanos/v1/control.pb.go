@@ -292,7 +292,9 @@ type PurgeEvent struct {
 	State HostRunState           `protobuf:"varint,3,opt,name=state,proto3,enum=arcanos.v1.HostRunState" json:"state,omitempty"`
 	// phase is set for HOST_RUN_STATE_PHASE_DONE.
 	Phase *PhaseResult `protobuf:"bytes,4,opt,name=phase,proto3" json:"phase,omitempty"`
-	// result is set when the host finished.
+	// result is set when the host finished. Its phases may be left out (the
+	// agent sent them by reference): they are the PHASE_DONE events' phases
+	// of the same host, and GetRun returns the whole result.
 	Result        *RunResult             `protobuf:"bytes,5,opt,name=result,proto3" json:"result,omitempty"`
 	Detail        string                 `protobuf:"bytes,6,opt,name=detail,proto3" json:"detail,omitempty"`
 	At            *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=at,proto3" json:"at,omitempty"`

@@ -1,0 +1,222 @@
+package dispatch
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/arcanos-dev/arcanos/pkg/store"
+	arcanosv1 "github.com/arcanos-dev/arcanos/proto/gen/arcanos/v1"
+)
+
+// byRefFixture is an engine on a real bbolt store with one run over one
+// host, hosts[0], dispatched and RUNNING.
+type byRefFixture struct {
+	st    *store.Bolt
+	e     *Engine
+	runID string
+	host  string
+	w     *Watch
+}
+
+func newByRefFixture(t *testing.T, path string) *byRefFixture {
+	t.Helper()
+	st, err := store.OpenBolt(path, store.BoltOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	hosts := newFleetHosts(1)
+	e := New(Options{Store: st, Hosts: hosts, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	t.Cleanup(e.Close)
+	rec, w, err := e.Start(t.Context(), Request{Selector: &arcanosv1.Selector{Hosts: "*"}, DryRun: true,
+		StartedBy: "test"}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Close)
+	hosts.sent.Wait()
+	return &byRefFixture{st: st, e: e, runID: rec.GetRunId(), host: hosts.hosts[0].GetHostId(), w: w}
+}
+
+// finalEvent reads the watch until the host's final event.
+func (f *byRefFixture) finalEvent(t *testing.T) *arcanosv1.PurgeEvent {
+	t.Helper()
+	for ev := range f.w.Events() {
+		if ev.GetHost() == f.host && isFinal(ev.GetState()) {
+			return ev
+		}
+	}
+	t.Fatalf("watch ended without a final event for %s: %v", f.host, f.w.Err())
+	return nil
+}
+
+// sixPhases is a dry run's phases; detect holds one unauthorized finding.
+func sixPhases() []*arcanosv1.PhaseResult {
+	var out []*arcanosv1.PhaseResult
+	for _, name := range phaseNames {
+		p := &arcanosv1.PhaseResult{Name: name, Status: arcanosv1.PhaseStatus_PHASE_STATUS_OK}
+		if name == "detect" {
+			p.Findings = []*arcanosv1.Finding{{Kind: "process",
+				Subject: "miner", Verdict: arcanosv1.Verdict_VERDICT_UNAUTHORIZED}}
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+func slimResult(runID, host string) *arcanosv1.RunResult {
+	return &arcanosv1.RunResult{RunId: runID, Host: host, DryRun: true,
+		Status: arcanosv1.PhaseStatus_PHASE_STATUS_OK, Summary: &arcanosv1.RunSummary{Unauthorized: 1}}
+}
+
+func (f *byRefFixture) storePhases(t *testing.T, phases []*arcanosv1.PhaseResult, skip int32) {
+	t.Helper()
+	for i, p := range phases {
+		seq := int32(i + 1)
+		if seq == skip {
+			continue
+		}
+		if err := f.e.StorePhase(t.Context(), f.host, &arcanosv1.PhaseReport{RunId: f.runID, Seq: seq,
+			Phase: p}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// A result sent without its phases is judged by the phase reports stored
+// for its host, and read back whole.
+func TestResultByReferenceIsJudgedByItsStoredPhases(t *testing.T) {
+	failedSource := func(ps []*arcanosv1.PhaseResult) []*arcanosv1.PhaseResult {
+		ps[0].Sources = []*arcanosv1.SourceResult{{Name: "docker",
+			Status: arcanosv1.PhaseStatus_PHASE_STATUS_FAILED, Reason: "daemon gone"}}
+		return ps
+	}
+	cases := []struct {
+		name     string
+		phases   []*arcanosv1.PhaseResult
+		skip     int32 // a phase report that never reached the controller
+		reported int32
+		state    arcanosv1.HostRunState
+		detail   string
+	}{
+		{"every phase stored", sixPhases(), 0, 6,
+			arcanosv1.HostRunState_HOST_RUN_STATE_FINISHED, "1 unauthorized"},
+		{"a phase never arrived", sixPhases(), 3, 6,
+			arcanosv1.HostRunState_HOST_RUN_STATE_FAILED, "phase report(s) 3 of 6 never reached the controller"},
+		{"a stored phase had a failed source", failedSource(sixPhases()), 0, 6,
+			arcanosv1.HostRunState_HOST_RUN_STATE_FAILED, "detect source docker failed: daemon gone"},
+		{"more phases named than a result may refer to", sixPhases(), 0, maxTrackedSeq + 1,
+			arcanosv1.HostRunState_HOST_RUN_STATE_FAILED, "more than the 32"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := newByRefFixture(t, filepath.Join(t.TempDir(), "arcanos.db"))
+			f.storePhases(t, c.phases, c.skip)
+
+			err := f.e.StoreResult(t.Context(), f.host, &arcanosv1.RunReport{RunId: f.runID,
+				Result: slimResult(f.runID, f.host), PhasesReported: c.reported})
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			ev := f.finalEvent(t)
+			if ev.GetState() != c.state || !strings.Contains(ev.GetDetail(), c.detail) {
+				t.Fatalf("final event %s %q, want %s containing %q", ev.GetState(), ev.GetDetail(), c.state, c.detail)
+			}
+			if n := len(ev.GetResult().GetPhases()); n != 0 {
+				t.Errorf("FINISHED event carries %d phases; the PHASE_DONE events carried them", n)
+			}
+			results, err := f.st.Results(t.Context(), f.runID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := len(c.phases)
+			if c.skip > 0 {
+				want--
+			}
+			if len(results) != 1 || len(results[0].GetPhases()) != want {
+				t.Fatalf("results read back: %d, phases %d, want 1 result of %d phases", len(results),
+					len(results[0].GetPhases()), want)
+			}
+			if got := results[0].GetPhases()[0].GetFindings(); len(got) != 1 || got[0].GetSubject() != "miner" {
+				t.Errorf("detect findings read back: %v", got)
+			}
+		})
+	}
+}
+
+// A whole result (an agent that does not send by reference) is judged by
+// its own phases, as before.
+func TestWholeResultIsJudgedByItsOwnPhases(t *testing.T) {
+	f := newByRefFixture(t, filepath.Join(t.TempDir(), "arcanos.db"))
+	f.storePhases(t, sixPhases(), 0)
+	res := slimResult(f.runID, f.host)
+	res.Phases = sixPhases()
+	res.Phases[5].Status = arcanosv1.PhaseStatus_PHASE_STATUS_TIMED_OUT
+
+	if err := f.e.StoreResult(t.Context(), f.host, &arcanosv1.RunReport{RunId: f.runID, Result: res,
+		PhasesReported: 6}); err != nil {
+		t.Fatal(err)
+	}
+
+	ev := f.finalEvent(t)
+	if ev.GetState() != arcanosv1.HostRunState_HOST_RUN_STATE_FAILED ||
+		!strings.Contains(ev.GetDetail(), "phase health timed_out") {
+		t.Fatalf("final event %s %q, want FAILED for the timed-out health phase", ev.GetState(), ev.GetDetail())
+	}
+	if n := len(ev.GetResult().GetPhases()); n != 6 {
+		t.Errorf("FINISHED event of a whole result carries %d phases, want 6", n)
+	}
+}
+
+// After a controller restart the run is no longer active: a result sent
+// by reference is judged from the phases read back from the store.
+func TestResultByReferenceAfterARestartIsJudgedFromTheStore(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "arcanos.db")
+	f := newByRefFixture(t, path)
+	phases := sixPhases()
+	phases[1].Status = arcanosv1.PhaseStatus_PHASE_STATUS_FAILED
+	f.storePhases(t, phases, 4)
+	f.w.Close()
+	f.e.Close()
+	if err := f.st.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	st, err := store.OpenBolt(path, store.BoltOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	e := New(Options{Store: st, Hosts: newFleetHosts(1), Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	t.Cleanup(e.Close)
+	ctx := context.Background()
+	if err := e.Recover(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := e.StoreResult(ctx, f.host, &arcanosv1.RunReport{RunId: f.runID,
+		Result: slimResult(f.runID, f.host), PhasesReported: 6}); err != nil {
+		t.Fatal(err)
+	}
+	e.events.flush()
+
+	events, err := st.Events(ctx, f.runID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := events[len(events)-1]
+	for _, want := range []string{"result re-sent after the controller restarted", "phase terminate failed",
+		"1 of 6 phase reports never reached the controller"} {
+		if !strings.Contains(last.GetDetail(), want) {
+			t.Errorf("last event %s %q, want it to contain %q", last.GetState(), last.GetDetail(), want)
+		}
+	}
+	if last.GetState() != arcanosv1.HostRunState_HOST_RUN_STATE_FAILED {
+		t.Errorf("last event state %s, want FAILED", last.GetState())
+	}
+}
