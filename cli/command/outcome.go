@@ -61,10 +61,15 @@ func (t *tracker) apply(ev *arcanosv1.PurgeEvent) *hostOutcome {
 		o.detail = ev.GetDetail()
 	}
 	if p := ev.GetPhase(); p != nil {
-		o.addPhase(&arcanosv1.PhaseResult{Name: p.GetName(), Status: p.GetStatus()})
+		o.addPhase(slimPhase(p))
 	}
 	if r := ev.GetResult(); r != nil {
 		o.result = slim(r)
+		if len(o.result.Phases) == 0 {
+			// The agent sent its phases by reference: they are the
+			// phases reported done.
+			o.result.Phases = o.phases
+		}
 	}
 	return o
 }
@@ -76,20 +81,26 @@ func slim(r *arcanosv1.RunResult) *arcanosv1.RunResult {
 	out := &arcanosv1.RunResult{RunId: r.GetRunId(), Host: r.GetHost(), DryRun: r.GetDryRun(),
 		Status: r.GetStatus(), Errors: r.GetErrors(), Summary: summaryOf(r)}
 	for _, p := range r.GetPhases() {
-		sp := &arcanosv1.PhaseResult{Name: p.GetName(), Status: p.GetStatus()}
-		for _, f := range p.GetFindings() {
-			if f.GetVerdict() == arcanosv1.Verdict_VERDICT_UNAUTHORIZED {
-				sp.Findings = append(sp.Findings, f)
-			}
-		}
-		for _, a := range p.GetActions() {
-			if a.GetState() == arcanosv1.ActionState_ACTION_STATE_FAILED {
-				sp.Actions = append(sp.Actions, a)
-			}
-		}
-		out.Phases = append(out.Phases, sp)
+		out.Phases = append(out.Phases, slimPhase(p))
 	}
 	return out
+}
+
+// slimPhase keeps of a phase its name, status, errors, unauthorized
+// findings and failed actions.
+func slimPhase(p *arcanosv1.PhaseResult) *arcanosv1.PhaseResult {
+	sp := &arcanosv1.PhaseResult{Name: p.GetName(), Status: p.GetStatus(), Errors: p.GetErrors()}
+	for _, f := range p.GetFindings() {
+		if f.GetVerdict() == arcanosv1.Verdict_VERDICT_UNAUTHORIZED {
+			sp.Findings = append(sp.Findings, f)
+		}
+	}
+	for _, a := range p.GetActions() {
+		if a.GetState() == arcanosv1.ActionState_ACTION_STATE_FAILED {
+			sp.Actions = append(sp.Actions, a)
+		}
+	}
+	return sp
 }
 
 // addPhase records a phase done, once: a phase reported again (an agent

@@ -46,6 +46,10 @@ purge rolls out in waves of --batch hosts and stops once more than
 On a terminal each host's line is redrawn as its phases complete. When the
 output is not a terminal, or with -o json, every event is printed as one
 protojson PurgeEvent per line on stdout, and the summary goes to stderr.
+A host's phases come in its PHASE_DONE events; its FINISHED event carries
+the result's status, errors and summary (and its phases only from agents
+that send them twice). arcanosctl runs show RUN_ID -o json gives each
+host's whole result.
 The summary lists findings by verdict and actions by state per host, then
 every unauthorized finding and every host that did not complete.
 

@@ -55,3 +55,45 @@ func TestSummaryCountsFromTheFullResultAndCapsTheUnauthorizedList(t *testing.T) 
 		t.Fatalf("summary:\n%s", s)
 	}
 }
+
+// A controller that took the host's phases by reference ends the host with
+// a result without phases: the summary lists the unauthorized findings the
+// PHASE_DONE events carried, and a failed phase still fails the host.
+func TestSummaryTakesFindingsFromPhaseEventsWhenTheResultLeavesThemOut(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		failed   bool
+		wantCode int
+	}{
+		{"clean phases", false, ExitUnauthorized},
+		{"a failed phase", true, ExitIncomplete},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := newTracker()
+			full := hostResult("web-1", ok, "miner", "bot")
+			if tc.failed {
+				full.Phases[1].Status = arcanosv1.PhaseStatus_PHASE_STATUS_FAILED
+			}
+			for _, ev := range finishedHost("web-1", full) {
+				if ev.GetResult() != nil {
+					ev.Result = &arcanosv1.RunResult{RunId: runID, Host: "web-1", DryRun: true,
+						Status: ok, Summary: &arcanosv1.RunSummary{Authorized: 1, Unauthorized: 2, ActionsPlanned: 2}}
+				}
+				tr.apply(ev)
+			}
+
+			var out bytes.Buffer
+			if err := writeSummary(&out, runID, tr.outcomes(), nil, 50); err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range []string{"miner", "bot", "not in authorizedProcesses"} {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("summary lacks %q:\n%s", w, out.String())
+				}
+			}
+			if got := exitCodeOf(tr.outcomes()); got != tc.wantCode {
+				t.Errorf("exit code %d, want %d", got, tc.wantCode)
+			}
+		})
+	}
+}
