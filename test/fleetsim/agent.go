@@ -34,6 +34,8 @@ type agent struct {
 	// goroutines, and a gRPC stream allows one sender at a time.
 	sendMu sync.Mutex
 	beat   *time.Timer
+	// byRef: the controller's welcome accepts run reports without phases.
+	byRef bool
 
 	mu      sync.Mutex
 	running string
@@ -87,6 +89,7 @@ func (a *agent) connect(ctx, wait context.Context, welcomeBy time.Duration) erro
 			welcome <- fmt.Errorf("agent %s: first message from the controller is not a welcome", a.host)
 			return
 		}
+		a.byRef = m.GetWelcome().GetPhasesByReference() && !a.f.opts.WholeReports
 		a.startHeartbeat(m.GetWelcome().GetHeartbeatInterval().AsDuration())
 		welcome <- nil
 		a.receive(ctx)
@@ -167,8 +170,9 @@ func (a *agent) command(ctx context.Context, cmd *arcanosv1.RunCommand) {
 	}()
 }
 
-// run reports each phase as it completes (seq from 1), then the whole
-// result, as the real agent's runner does.
+// run reports each phase as it completes (seq from 1), then the result, as
+// the real agent's runner does: without its phases when the controller
+// accepts that, else whole.
 func (a *agent) run(ctx context.Context, cmd *arcanosv1.RunCommand) error {
 	started := time.Now()
 	ans := a.f.opts.Answer
@@ -187,7 +191,11 @@ func (a *agent) run(ctx context.Context, cmd *arcanosv1.RunCommand) error {
 			return fmt.Errorf("send phase %s: %w", ans.enc.name[i], err)
 		}
 	}
-	msg, err := ans.enc.runRequest(cmd.GetRunId(), ans.head(cmd, a.host, started), idx)
+	whole, reported := idx, int32(len(idx))
+	if a.byRef {
+		whole = nil // every phase went out as a phase report just before
+	}
+	msg, err := ans.enc.runRequest(cmd.GetRunId(), ans.head(cmd, a.host, started), whole, reported)
 	if err != nil {
 		return err
 	}

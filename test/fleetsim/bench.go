@@ -41,7 +41,10 @@ type BenchOptions struct {
 	Keep    bool
 	// ControllerArgs are extra controller flags.
 	ControllerArgs []string
-	Log            *slog.Logger
+	// WholeReports makes the agents send their results whole, phases
+	// included, as agents before phases_by_reference did.
+	WholeReports bool
+	Log          *slog.Logger
 }
 
 // Bench starts a controller on a new data dir, connects opts.Agents
@@ -71,7 +74,8 @@ func Bench(ctx context.Context, opts BenchOptions) (rep *Report, err error) {
 		return nil, err
 	}
 	rep = &Report{Agents: opts.Agents, Target: opts.Target, Findings: answer.Findings(),
-		ResultBytes: answer.Size(), Enrolled: opts.Enroll, PhaseDelay: opts.PhaseDelay}
+		ResultBytes: answer.Size(), Enrolled: opts.Enroll, PhaseDelay: opts.PhaseDelay,
+		WholeReports: opts.WholeReports}
 
 	work := opts.WorkDir
 	if work == "" {
@@ -123,7 +127,7 @@ func Bench(ctx context.Context, opts BenchOptions) (rep *Report, err error) {
 	}
 	fleet := New(Options{
 		Addr: ctl.Addr, RootCAs: roots, Hosts: Hostnames("sim", opts.Agents), Labels: roleLabels,
-		Answer: answer, Issuer: issuer, Log: log,
+		Answer: answer, Issuer: issuer, Log: log, WholeReports: opts.WholeReports,
 	})
 	defer fleet.Close()
 

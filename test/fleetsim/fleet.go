@@ -31,6 +31,10 @@ type Options struct {
 	Concurrency int
 	// WelcomeTimeout bounds each agent's wait for its welcome (30s when zero).
 	WelcomeTimeout time.Duration
+	// WholeReports sends every run report with its phases, as agents did
+	// before Welcome.phases_by_reference; otherwise agents leave them out
+	// when the controller accepts that.
+	WholeReports bool
 	// Log receives the simulator's own logs (slog.Default() when nil).
 	Log *slog.Logger
 }

@@ -12,36 +12,54 @@ import (
 // allowlistFile is the repository's starting allowlist.
 const allowlistFile = "../../config/authorized-services.json"
 
+// Twenty agents report a dry run both ways: by reference (phases once, in
+// their phase reports) and whole (as agents before phases_by_reference).
+// Either way every result is stored whole, which Bench checks through
+// GetRun; what the operator's stream carries shows which way was used.
 func TestBenchStoresEveryResultOfTwentyEnrolledAgents(t *testing.T) {
-	rep, err := Bench(t.Context(), BenchOptions{
-		ControllerBin: controllerBin, Agents: 20, Enroll: true, PhaseDelay: 0,
-		AllowlistFile: allowlistFile, WorkDir: t.TempDir(),
-	})
-	if err != nil {
-		t.Fatalf("bench of 20 agents: %v", err)
-	}
+	for _, tc := range []struct {
+		name  string
+		whole bool
+		// payload bounds the bytes of phases and results the events
+		// carried, in results' worth.
+		payloadMin, payloadMax float64
+	}{
+		{"by reference", false, 19, 21},
+		{"whole", true, 39, 41},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rep, err := Bench(t.Context(), BenchOptions{
+				ControllerBin: controllerBin, Agents: 20, Enroll: true, PhaseDelay: 0,
+				AllowlistFile: allowlistFile, WorkDir: t.TempDir(), WholeReports: tc.whole,
+			})
+			if err != nil {
+				t.Fatalf("bench of 20 agents: %v", err)
+			}
 
-	// Bench itself failed unless GetRun showed 20 hosts FINISHED, each
-	// with a stored result holding every finding; these are what the
-	// operator and the agents saw on the way.
-	want := map[string]int{"queued": 20, "running": 20, "phase_done": 120, "finished": 20}
-	for state, n := range want {
-		if rep.Events[state] != n {
-			t.Errorf("%s events: %d, want %d (all: %v)", state, rep.Events[state], n, rep.Events)
-		}
-	}
-	if rep.Tally.Commands != 20 || rep.Tally.PhaseAcks != 120 || rep.Tally.FinalAcks != 20 {
-		t.Errorf("agents saw %+v, want 20 commands, 120 phase acks, 20 final acks", rep.Tally)
-	}
-	if rep.EventPayload < int64(20*rep.ResultBytes) {
-		t.Errorf("events carried %d bytes of phases and results, want at least 20 results of %d",
-			rep.EventPayload, rep.ResultBytes)
-	}
-	if rep.Connected.RSS == 0 || rep.After.HWM < rep.Connected.RSS {
-		t.Errorf("controller memory not read: %+v then %+v", rep.Connected, rep.After)
-	}
-	if rep.StoreBytes < int64(20*rep.ResultBytes) {
-		t.Errorf("store file %d bytes, smaller than the 20 results stored", rep.StoreBytes)
+			// Bench itself failed unless GetRun showed 20 hosts FINISHED, each
+			// with a stored result holding every finding; these are what the
+			// operator and the agents saw on the way.
+			want := map[string]int{"queued": 20, "running": 20, "phase_done": 120, "finished": 20}
+			for state, n := range want {
+				if rep.Events[state] != n {
+					t.Errorf("%s events: %d, want %d (all: %v)", state, rep.Events[state], n, rep.Events)
+				}
+			}
+			if rep.Tally.Commands != 20 || rep.Tally.PhaseAcks != 120 || rep.Tally.FinalAcks != 20 {
+				t.Errorf("agents saw %+v, want 20 commands, 120 phase acks, 20 final acks", rep.Tally)
+			}
+			results := float64(rep.EventPayload) / float64(rep.ResultBytes)
+			if results < tc.payloadMin || results > tc.payloadMax {
+				t.Errorf("events carried %d bytes of phases and results, %.2f results' worth; want %.0f to %.0f",
+					rep.EventPayload, results, tc.payloadMin, tc.payloadMax)
+			}
+			if rep.Connected.RSS == 0 || rep.After.HWM < rep.Connected.RSS {
+				t.Errorf("controller memory not read: %+v then %+v", rep.Connected, rep.After)
+			}
+			if rep.StoreBytes < int64(20*rep.ResultBytes) {
+				t.Errorf("store file %d bytes, smaller than the 20 results stored", rep.StoreBytes)
+			}
+		})
 	}
 }
 

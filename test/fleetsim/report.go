@@ -20,9 +20,11 @@ type Report struct {
 	// Findings and ResultBytes describe one host's answer.
 	Findings, ResultBytes int
 	Enrolled              bool
-	PhaseDelay            time.Duration
-	RunID                 string
-	ControllerPID         int
+	// WholeReports: the agents sent their results with their phases.
+	WholeReports  bool
+	PhaseDelay    time.Duration
+	RunID         string
+	ControllerPID int
 
 	// Identify is how long giving every agent its certificate took;
 	// Connect how long until every agent was welcomed.
@@ -84,8 +86,8 @@ func (r *Report) Print(w io.Writer) {
 	}
 
 	fmt.Fprintf(w, "fleet: %d agents (%s), each answering %d findings in 6 phases "+
-		"(%.1f KiB a result; phase time %s)\n", r.Agents, identity, r.Findings,
-		float64(r.ResultBytes)/1024, delay)
+		"(%.1f KiB a result; phase time %s); run reports %s\n", r.Agents, identity, r.Findings,
+		float64(r.ResultBytes)/1024, delay, r.mode())
 	fmt.Fprintf(w, "  identities:        %s\n", r.Identify.Round(time.Millisecond))
 	fmt.Fprintf(w, "  connect:           %s (all welcomed)\n", r.Connect.Round(time.Millisecond))
 	fmt.Fprintf(w, "  run %s events: %s (%.1f MiB of phases and results)\n", r.RunID,
@@ -102,6 +104,14 @@ func (r *Report) Print(w io.Writer) {
 	fmt.Fprintf(w, "  store file: %.1f MiB; simulator RSS peak %.1f MiB\n",
 		mib(uint64(max(r.StoreBytes, 0))), mib(r.SimMemory.HWM))
 	fmt.Fprintf(w, "  target %s: ratio measured/target = %.2f (%s)\n", r.Target, r.Ratio(), verdict(r.Ratio()))
+}
+
+// mode says how the agents sent their run reports.
+func (r *Report) mode() string {
+	if r.WholeReports {
+		return "whole"
+	}
+	return "by reference"
 }
 
 func verdict(ratio float64) string {
@@ -140,23 +150,46 @@ func ReadCPU(pid int) (time.Duration, error) {
 	return time.Duration(ticks) * time.Second / clockTick, nil
 }
 
-// Summary writes one line per fleet size: the median over its rounds of
-// the dispatch-to-durable time and its ratio to the target, with the
-// controller's memory.
+// Summary writes one line per fleet size and way of reporting: the median
+// over its rounds of the dispatch-to-durable time and its ratio to the
+// target, with the controller's CPU and memory. When both ways were
+// measured at a size, a line gives the ratio of their medians.
 func Summary(w io.Writer, reps []*Report) {
-	bySize := map[int][]*Report{}
+	type key struct {
+		agents int
+		mode   string
+	}
+	groups := map[key][]*Report{}
+	sizes := map[int]bool{}
 	for _, r := range reps {
-		bySize[r.Agents] = append(bySize[r.Agents], r)
+		k := key{r.Agents, r.mode()}
+		groups[k] = append(groups[k], r)
+		sizes[r.Agents] = true
 	}
-	fmt.Fprintln(w, "agents  rounds  dispatch->durable (median, min-max)  ratio   ctl CPU/host  KiB/agent  peak RSS")
-	for _, n := range slices.Sorted(maps.Keys(bySize)) {
-		rs := bySize[n]
-		slices.SortFunc(rs, func(a, b *Report) int { return int(a.ToComplete - b.ToComplete) })
-		med := rs[len(rs)/2]
-		fmt.Fprintf(w, "%6d  %6d  %9s (%s-%s)  %9.2fx  %9.1f ms  %9.1f  %6.0f MiB\n", n, len(rs),
-			med.ToComplete.Round(10*time.Millisecond), rs[0].ToComplete.Round(10*time.Millisecond),
-			rs[len(rs)-1].ToComplete.Round(10*time.Millisecond), med.Ratio(),
-			float64(med.ControllerCPU.Microseconds())/1000/float64(n), med.PerAgent()/1024,
-			mib(med.After.HWM))
+	fmt.Fprintln(w, "agents  reports       rounds  dispatch->durable (median, min-max)  ratio   ctl CPU/host  KiB/agent  peak RSS")
+	for _, n := range slices.Sorted(maps.Keys(sizes)) {
+		var meds []*Report
+		for _, mode := range []string{"by reference", "whole"} {
+			if rs := groups[key{n, mode}]; len(rs) > 0 {
+				meds = append(meds, summaryLine(w, n, mode, rs))
+			}
+		}
+		if len(meds) == 2 {
+			fmt.Fprintf(w, "%6d  by reference / whole: %.2fx the time, %.2fx the controller CPU\n", n,
+				meds[0].ToComplete.Seconds()/meds[1].ToComplete.Seconds(),
+				meds[0].ControllerCPU.Seconds()/meds[1].ControllerCPU.Seconds())
+		}
 	}
+}
+
+// summaryLine writes the line of one group and returns its median round.
+func summaryLine(w io.Writer, n int, mode string, rs []*Report) *Report {
+	slices.SortFunc(rs, func(a, b *Report) int { return int(a.ToComplete - b.ToComplete) })
+	med := rs[len(rs)/2]
+	fmt.Fprintf(w, "%6d  %-12s  %6d  %9s (%s-%s)  %9.2fx  %9.1f ms  %9.1f  %6.0f MiB\n", n, mode, len(rs),
+		med.ToComplete.Round(10*time.Millisecond), rs[0].ToComplete.Round(10*time.Millisecond),
+		rs[len(rs)-1].ToComplete.Round(10*time.Millisecond), med.Ratio(),
+		float64(med.ControllerCPU.Microseconds())/1000/float64(n), med.PerAgent()/1024,
+		mib(med.After.HWM))
+	return med
 }

@@ -21,6 +21,7 @@ const (
 	fieldPhaseSeq      = 2 // PhaseReport.seq
 	fieldPhaseReport   = 3 // PhaseReport.phase
 	fieldRunResult     = 2 // RunReport.result
+	fieldRunReported   = 3 // RunReport.phases_reported
 	fieldResultPhases  = 6 // RunResult.phases
 	fieldResponseEvent = 1 // StartPurgeResponse.event
 	fieldEventRunID    = 1 // PurgeEvent.run_id
@@ -104,11 +105,12 @@ func (s *sharedPhases) phaseRequest(runID string, seq int32, i int) encoded {
 	return encoded{mem.SliceBuffer(out), mem.SliceBuffer(s.report[i])}
 }
 
-// runRequest is ConnectRequest{run: RunReport{run_id, result}}: the
-// per-agent fields of res (whose Phases must be empty) followed by the
-// shared bytes of the phases in idx. Protobuf readers accept fields in any
-// order, so the result decodes as if marshalled whole.
-func (s *sharedPhases) runRequest(runID string, res *arcanosv1.RunResult, idx []int) (encoded, error) {
+// runRequest is ConnectRequest{run: RunReport{run_id, phases_reported,
+// result}}: the per-agent fields of res (whose Phases must be empty)
+// followed by the shared bytes of the phases in idx (none for a report that
+// leaves them out). Protobuf readers accept fields in any order, so the
+// result decodes as if marshalled whole.
+func (s *sharedPhases) runRequest(runID string, res *arcanosv1.RunResult, idx []int, reported int32) (encoded, error) {
 	resHead, err := proto.Marshal(res)
 	if err != nil {
 		return nil, fmt.Errorf("encode result head of %s: %w", res.GetHost(), err)
@@ -118,6 +120,10 @@ func (s *sharedPhases) runRequest(runID string, res *arcanosv1.RunResult, idx []
 		resLen += len(s.result[i])
 	}
 	report := protowire.AppendString(protowire.AppendTag(nil, fieldReportRunID, protowire.BytesType), runID)
+	if reported > 0 {
+		report = protowire.AppendVarint(protowire.AppendTag(report, fieldRunReported, protowire.VarintType),
+			uint64(reported))
+	}
 	report = protowire.AppendTag(report, fieldRunResult, protowire.BytesType)
 	report = protowire.AppendVarint(report, uint64(resLen))
 	reportLen := len(report) + resLen

@@ -75,24 +75,40 @@ func TestEncodedRunReportDecodesAsMarshalled(t *testing.T) {
 		AllowlistJson: []byte(`{"authorizedProcesses":[]}`)}
 	idx := a.selected(cmd)
 	head := a.head(cmd, "web-7", time.Unix(1700000000, 0))
-	msg, err := a.enc.runRequest(cmd.GetRunId(), head, idx)
-	if err != nil {
-		t.Fatal(err)
-	}
 
-	got := decodeRequest(t, msg)
+	for _, tc := range []struct {
+		name     string
+		idx      []int
+		reported int32
+		phases   []*arcanosv1.PhaseResult
+	}{
+		{"whole", idx, 0, []*arcanosv1.PhaseResult{a.tmpl.GetPhases()[0], a.tmpl.GetPhases()[2]}},
+		{"whole naming its phase reports", idx, 2,
+			[]*arcanosv1.PhaseResult{a.tmpl.GetPhases()[0], a.tmpl.GetPhases()[2]}},
+		{"by reference", nil, 2, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			msg, err := a.enc.runRequest(cmd.GetRunId(), head, tc.idx, tc.reported)
+			if err != nil {
+				t.Fatal(err)
+			}
 
-	whole := proto.Clone(head).(*arcanosv1.RunResult)
-	whole.Phases = []*arcanosv1.PhaseResult{a.tmpl.GetPhases()[0], a.tmpl.GetPhases()[2]}
-	want := &arcanosv1.ConnectRequest{Msg: &arcanosv1.ConnectRequest_Run{Run: &arcanosv1.RunReport{
-		RunId: "run-1", Result: whole,
-	}}}
-	if !proto.Equal(got, want) {
-		t.Fatal("decoded run report differs from the marshalled one")
-	}
-	if got.GetRun().GetResult().GetHost() != "web-7" || len(got.GetRun().GetResult().GetPhases()) != 2 {
-		t.Fatalf("decoded result: host %q, %d phases", got.GetRun().GetResult().GetHost(),
-			len(got.GetRun().GetResult().GetPhases()))
+			got := decodeRequest(t, msg)
+
+			res := proto.Clone(head).(*arcanosv1.RunResult)
+			res.Phases = tc.phases
+			want := &arcanosv1.ConnectRequest{Msg: &arcanosv1.ConnectRequest_Run{Run: &arcanosv1.RunReport{
+				RunId: "run-1", Result: res, PhasesReported: tc.reported,
+			}}}
+			if !proto.Equal(got, want) {
+				t.Fatal("decoded run report differs from the marshalled one")
+			}
+			if got.GetRun().GetResult().GetHost() != "web-7" ||
+				len(got.GetRun().GetResult().GetPhases()) != len(tc.phases) {
+				t.Fatalf("decoded result: host %q, %d phases", got.GetRun().GetResult().GetHost(),
+					len(got.GetRun().GetResult().GetPhases()))
+			}
+		})
 	}
 }
 

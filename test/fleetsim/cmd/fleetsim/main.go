@@ -38,6 +38,8 @@ func run() error {
 	rounds := flag.Int("rounds", 1, "measurements per fleet size, each on a new controller")
 	keep := flag.Bool("keep", false, "keep the controller's data dir and log")
 	verbose := flag.Bool("v", false, "log the simulator's progress")
+	reports := flag.String("reports", "ref", `how agents send run results: "ref" (phases by reference), `+
+		`"whole" (phases included, as agents before phases_by_reference), "both" (alternate rounds of each)`)
 	flag.Parse()
 
 	level := slog.LevelWarn
@@ -53,6 +55,17 @@ func run() error {
 			return fmt.Errorf("-phase-delay %q: want capture or a duration", *delay)
 		}
 		phaseDelay = d
+	}
+	var modes []bool // whole reports or not, round by round
+	switch *reports {
+	case "ref":
+		modes = []bool{false}
+	case "whole":
+		modes = []bool{true}
+	case "both":
+		modes = []bool{false, true}
+	default:
+		return fmt.Errorf("-reports %q: want ref, whole or both", *reports)
 	}
 	var counts []int
 	for _, s := range strings.Split(*sizes, ",") {
@@ -71,17 +84,18 @@ func run() error {
 		if err := raiseFileLimit(n); err != nil {
 			return err
 		}
-		for r := 1; r <= *rounds && ctx.Err() == nil; r++ {
+		for r := 1; r <= *rounds*len(modes) && ctx.Err() == nil; r++ {
+			whole := modes[(r-1)%len(modes)]
 			rep, err := fleetsim.Bench(ctx, fleetsim.BenchOptions{
 				ControllerBin: *bin, Agents: n, Enroll: *enroll, PhaseDelay: phaseDelay,
-				AllowlistFile: *allow, Target: *target, Keep: *keep, Log: log,
+				AllowlistFile: *allow, Target: *target, Keep: *keep, Log: log, WholeReports: whole,
 			})
 			if err != nil {
 				fmt.Fprintf(os.Stderr, "fleetsim: %d agents, round %d: %v\n", n, r, err)
 				failed = errors.Join(failed, fmt.Errorf("%d agents: %w", n, err))
 				continue
 			}
-			fmt.Printf("round %d of %d: ", r, *rounds)
+			fmt.Printf("round %d of %d: ", r, *rounds*len(modes))
 			rep.Print(os.Stdout)
 			done = append(done, rep)
 		}
