@@ -15,6 +15,10 @@
 #                     10,000 ("" skips; 5,000 needs ~5,300 open files and
 #                     takes about 3 minutes)
 #   ENROLL=true       enroll through tokens (false: sign with the CA)
+#   REPORTS=both      how agents send results for SIZES: ref (phases by
+#                     reference, today's agents), whole (phases repeated,
+#                     as agents before phases_by_reference) or both,
+#                     alternating rounds; LARGE sizes use ref
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,6 +26,7 @@ sizes=${SIZES:-1000,2000}
 rounds=${ROUNDS:-3}
 large=${LARGE-5000}
 enroll=${ENROLL:-true}
+reports=${REPORTS:-both}
 
 mkdir -p bin
 make -s build >/dev/null
@@ -30,11 +35,11 @@ go build -o bin/fleetsim ./test/fleetsim/cmd/fleetsim
 echo "machine: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 run() {
-	./bin/fleetsim -controller bin/arcanos-controller -agents "$1" -rounds "$2" \
+	./bin/fleetsim -controller bin/arcanos-controller -agents "$1" -rounds "$2" -reports "$3" \
 		-enroll="$enroll" -allowlist config/authorized-services.json
 }
-run "$sizes" "$rounds"
+run "$sizes" "$rounds" "$reports"
 if [ -n "$large" ]; then
-	run "$large" 1
+	run "$large" 1 ref
 fi
 echo "after: load average $(cut -d' ' -f1-3 /proc/loadavg)"
