@@ -17,7 +17,8 @@ func (a *app) newRunsShowCmd() *cobra.Command {
 		Short: "Show one run: who started it, on which hosts, and each host's findings and actions",
 		Long: `Show one run from the controller's history: who started it and when, the
 selector, dry run or real, the allowlist version, and the summary table of
-each host's findings and actions with every unauthorized finding.
+each host's findings and actions with every unauthorized finding, and why
+each host that did not complete was refused, failed or skipped.
 With -o json: the run and every host's full result (GetRunResponse).`,
 		Example: `  arcanosctl runs show 01J9Z8X3K2
   arcanosctl runs show 01J9Z8X3K2 -o json | jq '.results[].summary'`,
@@ -63,7 +64,7 @@ With -o json: the run and every host's full result (GetRunResponse).`,
 				return err
 			}
 			fmt.Fprintln(a.stdout)
-			outs := runOutcomes(r, resp.GetResults())
+			outs := runOutcomes(r, resp.GetResults(), resp.GetHostDetails())
 			if len(outs) == 0 {
 				fmt.Fprintln(a.stdout, "no host results stored for this run")
 				return nil
@@ -73,12 +74,12 @@ With -o json: the run and every host's full result (GetRunResponse).`,
 	}
 }
 
-// runOutcomes joins a stored run's host states with its results, by host
-// name, sorted by name.
-func runOutcomes(r *arcanosv1.Run, results []*arcanosv1.RunResult) []*hostOutcome {
+// runOutcomes joins a stored run's host states with their details and
+// results, by host name, sorted by name.
+func runOutcomes(r *arcanosv1.Run, results []*arcanosv1.RunResult, details map[string]string) []*hostOutcome {
 	byHost := map[string]*hostOutcome{}
 	for host, state := range r.GetHosts() {
-		byHost[host] = &hostOutcome{host: host, state: state}
+		byHost[host] = &hostOutcome{host: host, state: state, detail: details[host]}
 	}
 	for _, res := range results {
 		o := byHost[res.GetHost()]

@@ -46,5 +46,22 @@ func (s *Service) GetRun(ctx context.Context, req *arcanosv1.GetRunRequest) (*ar
 	if err != nil {
 		return nil, storeStatus(err, "results of run "+req.GetRunId())
 	}
-	return &arcanosv1.GetRunResponse{Run: run, Results: results}, nil
+	events, err := s.opts.Store.Events(ctx, req.GetRunId())
+	if err != nil {
+		return nil, storeStatus(err, "events of run "+req.GetRunId())
+	}
+	return &arcanosv1.GetRunResponse{Run: run, Results: results, HostDetails: hostDetails(run, events)}, nil
+}
+
+// hostDetails returns, per host of run, the detail of its last event in the
+// state the run records for it: why it was refused, failed or skipped.
+func hostDetails(run *arcanosv1.Run, events []*arcanosv1.PurgeEvent) map[string]string {
+	out := map[string]string{}
+	for _, ev := range events {
+		state, ok := run.GetHosts()[ev.GetHost()]
+		if ok && ev.GetState() == state && ev.GetDetail() != "" {
+			out[ev.GetHost()] = ev.GetDetail()
+		}
+	}
+	return out
 }

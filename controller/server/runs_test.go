@@ -197,6 +197,23 @@ func TestRefusalIsReportedAndCountsAsFailure(t *testing.T) {
 		t.Fatalf("refusal detail %q does not carry the agent's reason", got.GetDetail())
 	}
 	ev.until("web-2", skipped)
+	if err := ev.rest(); err != nil {
+		t.Fatal(err)
+	}
+
+	// The history says why, too: runs show reads it after the run.
+	resp, err := f.op.GetRun(ctx(t), &arcanosv1.GetRunRequest{RunId: cmd.GetRunId()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for host, want := range map[string]string{
+		"web-1": "refused by the agent: real purges are not allowed on this host",
+		"web-2": "rollout stopped",
+	} {
+		if d := resp.GetHostDetails()[host]; !strings.Contains(d, want) {
+			t.Errorf("stored detail of %s %q, want it to contain %q", host, d, want)
+		}
+	}
 }
 
 func TestRealRunNeedsAnAllowlist(t *testing.T) {

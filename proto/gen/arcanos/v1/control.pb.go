@@ -822,9 +822,13 @@ func (x *GetRunRequest) GetRunId() string {
 }
 
 type GetRunResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Run           *Run                   `protobuf:"bytes,1,opt,name=run,proto3" json:"run,omitempty"`
-	Results       []*RunResult           `protobuf:"bytes,2,rep,name=results,proto3" json:"results,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Run     *Run                   `protobuf:"bytes,1,opt,name=run,proto3" json:"run,omitempty"`
+	Results []*RunResult           `protobuf:"bytes,2,rep,name=results,proto3" json:"results,omitempty"`
+	// host_details says, per host, why it ended in its state: the detail of
+	// its last stored event in that state ("refused by the agent: ...",
+	// "agent disconnected ...", the counts of a finished host).
+	HostDetails   map[string]string `protobuf:"bytes,3,rep,name=host_details,json=hostDetails,proto3" json:"host_details,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -869,6 +873,13 @@ func (x *GetRunResponse) GetRun() *Run {
 func (x *GetRunResponse) GetResults() []*RunResult {
 	if x != nil {
 		return x.Results
+	}
+	return nil
+}
+
+func (x *GetRunResponse) GetHostDetails() map[string]string {
+	if x != nil {
+		return x.HostDetails
 	}
 	return nil
 }
@@ -1759,10 +1770,14 @@ const file_arcanos_v1_control_proto_rawDesc = "" +
 	"\x10ListRunsResponse\x12#\n" +
 	"\x04runs\x18\x01 \x03(\v2\x0f.arcanos.v1.RunR\x04runs\"&\n" +
 	"\rGetRunRequest\x12\x15\n" +
-	"\x06run_id\x18\x01 \x01(\tR\x05runId\"d\n" +
+	"\x06run_id\x18\x01 \x01(\tR\x05runId\"\xf4\x01\n" +
 	"\x0eGetRunResponse\x12!\n" +
 	"\x03run\x18\x01 \x01(\v2\x0f.arcanos.v1.RunR\x03run\x12/\n" +
-	"\aresults\x18\x02 \x03(\v2\x15.arcanos.v1.RunResultR\aresults\"H\n" +
+	"\aresults\x18\x02 \x03(\v2\x15.arcanos.v1.RunResultR\aresults\x12N\n" +
+	"\fhost_details\x18\x03 \x03(\v2+.arcanos.v1.GetRunResponse.HostDetailsEntryR\vhostDetails\x1a>\n" +
+	"\x10HostDetailsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"H\n" +
 	"\x0fDiffRunsRequest\x12\x15\n" +
 	"\x06run_id\x18\x01 \x01(\tR\x05runId\x12\x1e\n" +
 	"\vbase_run_id\x18\x02 \x01(\tR\tbaseRunId\"\x80\x01\n" +
@@ -1852,7 +1867,7 @@ func file_arcanos_v1_control_proto_rawDescGZIP() []byte {
 }
 
 var file_arcanos_v1_control_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_arcanos_v1_control_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
+var file_arcanos_v1_control_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_arcanos_v1_control_proto_goTypes = []any{
 	(HostRunState)(0),                     // 0: arcanos.v1.HostRunState
 	(*Selector)(nil),                      // 1: arcanos.v1.Selector
@@ -1885,66 +1900,68 @@ var file_arcanos_v1_control_proto_goTypes = []any{
 	nil,                                   // 28: arcanos.v1.Selector.LabelsEntry
 	nil,                                   // 29: arcanos.v1.Host.LabelsEntry
 	nil,                                   // 30: arcanos.v1.Run.HostsEntry
-	(*PhaseResult)(nil),                   // 31: arcanos.v1.PhaseResult
-	(*RunResult)(nil),                     // 32: arcanos.v1.RunResult
-	(*timestamppb.Timestamp)(nil),         // 33: google.protobuf.Timestamp
-	(*Finding)(nil),                       // 34: arcanos.v1.Finding
+	nil,                                   // 31: arcanos.v1.GetRunResponse.HostDetailsEntry
+	(*PhaseResult)(nil),                   // 32: arcanos.v1.PhaseResult
+	(*RunResult)(nil),                     // 33: arcanos.v1.RunResult
+	(*timestamppb.Timestamp)(nil),         // 34: google.protobuf.Timestamp
+	(*Finding)(nil),                       // 35: arcanos.v1.Finding
 }
 var file_arcanos_v1_control_proto_depIdxs = []int32{
 	28, // 0: arcanos.v1.Selector.labels:type_name -> arcanos.v1.Selector.LabelsEntry
 	1,  // 1: arcanos.v1.StartPurgeRequest.selector:type_name -> arcanos.v1.Selector
 	4,  // 2: arcanos.v1.StartPurgeResponse.event:type_name -> arcanos.v1.PurgeEvent
 	0,  // 3: arcanos.v1.PurgeEvent.state:type_name -> arcanos.v1.HostRunState
-	31, // 4: arcanos.v1.PurgeEvent.phase:type_name -> arcanos.v1.PhaseResult
-	32, // 5: arcanos.v1.PurgeEvent.result:type_name -> arcanos.v1.RunResult
-	33, // 6: arcanos.v1.PurgeEvent.at:type_name -> google.protobuf.Timestamp
+	32, // 4: arcanos.v1.PurgeEvent.phase:type_name -> arcanos.v1.PhaseResult
+	33, // 5: arcanos.v1.PurgeEvent.result:type_name -> arcanos.v1.RunResult
+	34, // 6: arcanos.v1.PurgeEvent.at:type_name -> google.protobuf.Timestamp
 	29, // 7: arcanos.v1.Host.labels:type_name -> arcanos.v1.Host.LabelsEntry
-	33, // 8: arcanos.v1.Host.last_seen:type_name -> google.protobuf.Timestamp
+	34, // 8: arcanos.v1.Host.last_seen:type_name -> google.protobuf.Timestamp
 	1,  // 9: arcanos.v1.ListHostsRequest.selector:type_name -> arcanos.v1.Selector
 	5,  // 10: arcanos.v1.ListHostsResponse.hosts:type_name -> arcanos.v1.Host
-	33, // 11: arcanos.v1.Run.started_at:type_name -> google.protobuf.Timestamp
-	33, // 12: arcanos.v1.Run.finished_at:type_name -> google.protobuf.Timestamp
+	34, // 11: arcanos.v1.Run.started_at:type_name -> google.protobuf.Timestamp
+	34, // 12: arcanos.v1.Run.finished_at:type_name -> google.protobuf.Timestamp
 	1,  // 13: arcanos.v1.Run.selector:type_name -> arcanos.v1.Selector
 	30, // 14: arcanos.v1.Run.hosts:type_name -> arcanos.v1.Run.HostsEntry
 	8,  // 15: arcanos.v1.ListRunsResponse.runs:type_name -> arcanos.v1.Run
 	8,  // 16: arcanos.v1.GetRunResponse.run:type_name -> arcanos.v1.Run
-	32, // 17: arcanos.v1.GetRunResponse.results:type_name -> arcanos.v1.RunResult
-	34, // 18: arcanos.v1.FindingChange.finding:type_name -> arcanos.v1.Finding
-	14, // 19: arcanos.v1.DiffRunsResponse.changes:type_name -> arcanos.v1.FindingChange
-	33, // 20: arcanos.v1.AllowlistVersion.changed_at:type_name -> google.protobuf.Timestamp
-	16, // 21: arcanos.v1.GetAllowlistResponse.current:type_name -> arcanos.v1.AllowlistVersion
-	16, // 22: arcanos.v1.SetAllowlistResponse.current:type_name -> arcanos.v1.AllowlistVersion
-	16, // 23: arcanos.v1.AllowlistHistoryResponse.versions:type_name -> arcanos.v1.AllowlistVersion
-	33, // 24: arcanos.v1.CreateEnrollmentTokenResponse.expires_at:type_name -> google.protobuf.Timestamp
-	1,  // 25: arcanos.v1.Schedule.selector:type_name -> arcanos.v1.Selector
-	33, // 26: arcanos.v1.Schedule.next_run:type_name -> google.protobuf.Timestamp
-	25, // 27: arcanos.v1.ListSchedulesResponse.schedules:type_name -> arcanos.v1.Schedule
-	0,  // 28: arcanos.v1.Run.HostsEntry.value:type_name -> arcanos.v1.HostRunState
-	2,  // 29: arcanos.v1.ControlService.StartPurge:input_type -> arcanos.v1.StartPurgeRequest
-	6,  // 30: arcanos.v1.ControlService.ListHosts:input_type -> arcanos.v1.ListHostsRequest
-	9,  // 31: arcanos.v1.ControlService.ListRuns:input_type -> arcanos.v1.ListRunsRequest
-	11, // 32: arcanos.v1.ControlService.GetRun:input_type -> arcanos.v1.GetRunRequest
-	13, // 33: arcanos.v1.ControlService.DiffRuns:input_type -> arcanos.v1.DiffRunsRequest
-	17, // 34: arcanos.v1.ControlService.GetAllowlist:input_type -> arcanos.v1.GetAllowlistRequest
-	19, // 35: arcanos.v1.ControlService.SetAllowlist:input_type -> arcanos.v1.SetAllowlistRequest
-	21, // 36: arcanos.v1.ControlService.AllowlistHistory:input_type -> arcanos.v1.AllowlistHistoryRequest
-	23, // 37: arcanos.v1.ControlService.CreateEnrollmentToken:input_type -> arcanos.v1.CreateEnrollmentTokenRequest
-	26, // 38: arcanos.v1.ControlService.ListSchedules:input_type -> arcanos.v1.ListSchedulesRequest
-	3,  // 39: arcanos.v1.ControlService.StartPurge:output_type -> arcanos.v1.StartPurgeResponse
-	7,  // 40: arcanos.v1.ControlService.ListHosts:output_type -> arcanos.v1.ListHostsResponse
-	10, // 41: arcanos.v1.ControlService.ListRuns:output_type -> arcanos.v1.ListRunsResponse
-	12, // 42: arcanos.v1.ControlService.GetRun:output_type -> arcanos.v1.GetRunResponse
-	15, // 43: arcanos.v1.ControlService.DiffRuns:output_type -> arcanos.v1.DiffRunsResponse
-	18, // 44: arcanos.v1.ControlService.GetAllowlist:output_type -> arcanos.v1.GetAllowlistResponse
-	20, // 45: arcanos.v1.ControlService.SetAllowlist:output_type -> arcanos.v1.SetAllowlistResponse
-	22, // 46: arcanos.v1.ControlService.AllowlistHistory:output_type -> arcanos.v1.AllowlistHistoryResponse
-	24, // 47: arcanos.v1.ControlService.CreateEnrollmentToken:output_type -> arcanos.v1.CreateEnrollmentTokenResponse
-	27, // 48: arcanos.v1.ControlService.ListSchedules:output_type -> arcanos.v1.ListSchedulesResponse
-	39, // [39:49] is the sub-list for method output_type
-	29, // [29:39] is the sub-list for method input_type
-	29, // [29:29] is the sub-list for extension type_name
-	29, // [29:29] is the sub-list for extension extendee
-	0,  // [0:29] is the sub-list for field type_name
+	33, // 17: arcanos.v1.GetRunResponse.results:type_name -> arcanos.v1.RunResult
+	31, // 18: arcanos.v1.GetRunResponse.host_details:type_name -> arcanos.v1.GetRunResponse.HostDetailsEntry
+	35, // 19: arcanos.v1.FindingChange.finding:type_name -> arcanos.v1.Finding
+	14, // 20: arcanos.v1.DiffRunsResponse.changes:type_name -> arcanos.v1.FindingChange
+	34, // 21: arcanos.v1.AllowlistVersion.changed_at:type_name -> google.protobuf.Timestamp
+	16, // 22: arcanos.v1.GetAllowlistResponse.current:type_name -> arcanos.v1.AllowlistVersion
+	16, // 23: arcanos.v1.SetAllowlistResponse.current:type_name -> arcanos.v1.AllowlistVersion
+	16, // 24: arcanos.v1.AllowlistHistoryResponse.versions:type_name -> arcanos.v1.AllowlistVersion
+	34, // 25: arcanos.v1.CreateEnrollmentTokenResponse.expires_at:type_name -> google.protobuf.Timestamp
+	1,  // 26: arcanos.v1.Schedule.selector:type_name -> arcanos.v1.Selector
+	34, // 27: arcanos.v1.Schedule.next_run:type_name -> google.protobuf.Timestamp
+	25, // 28: arcanos.v1.ListSchedulesResponse.schedules:type_name -> arcanos.v1.Schedule
+	0,  // 29: arcanos.v1.Run.HostsEntry.value:type_name -> arcanos.v1.HostRunState
+	2,  // 30: arcanos.v1.ControlService.StartPurge:input_type -> arcanos.v1.StartPurgeRequest
+	6,  // 31: arcanos.v1.ControlService.ListHosts:input_type -> arcanos.v1.ListHostsRequest
+	9,  // 32: arcanos.v1.ControlService.ListRuns:input_type -> arcanos.v1.ListRunsRequest
+	11, // 33: arcanos.v1.ControlService.GetRun:input_type -> arcanos.v1.GetRunRequest
+	13, // 34: arcanos.v1.ControlService.DiffRuns:input_type -> arcanos.v1.DiffRunsRequest
+	17, // 35: arcanos.v1.ControlService.GetAllowlist:input_type -> arcanos.v1.GetAllowlistRequest
+	19, // 36: arcanos.v1.ControlService.SetAllowlist:input_type -> arcanos.v1.SetAllowlistRequest
+	21, // 37: arcanos.v1.ControlService.AllowlistHistory:input_type -> arcanos.v1.AllowlistHistoryRequest
+	23, // 38: arcanos.v1.ControlService.CreateEnrollmentToken:input_type -> arcanos.v1.CreateEnrollmentTokenRequest
+	26, // 39: arcanos.v1.ControlService.ListSchedules:input_type -> arcanos.v1.ListSchedulesRequest
+	3,  // 40: arcanos.v1.ControlService.StartPurge:output_type -> arcanos.v1.StartPurgeResponse
+	7,  // 41: arcanos.v1.ControlService.ListHosts:output_type -> arcanos.v1.ListHostsResponse
+	10, // 42: arcanos.v1.ControlService.ListRuns:output_type -> arcanos.v1.ListRunsResponse
+	12, // 43: arcanos.v1.ControlService.GetRun:output_type -> arcanos.v1.GetRunResponse
+	15, // 44: arcanos.v1.ControlService.DiffRuns:output_type -> arcanos.v1.DiffRunsResponse
+	18, // 45: arcanos.v1.ControlService.GetAllowlist:output_type -> arcanos.v1.GetAllowlistResponse
+	20, // 46: arcanos.v1.ControlService.SetAllowlist:output_type -> arcanos.v1.SetAllowlistResponse
+	22, // 47: arcanos.v1.ControlService.AllowlistHistory:output_type -> arcanos.v1.AllowlistHistoryResponse
+	24, // 48: arcanos.v1.ControlService.CreateEnrollmentToken:output_type -> arcanos.v1.CreateEnrollmentTokenResponse
+	27, // 49: arcanos.v1.ControlService.ListSchedules:output_type -> arcanos.v1.ListSchedulesResponse
+	40, // [40:50] is the sub-list for method output_type
+	30, // [30:40] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_arcanos_v1_control_proto_init() }
@@ -1959,7 +1976,7 @@ func file_arcanos_v1_control_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_arcanos_v1_control_proto_rawDesc), len(file_arcanos_v1_control_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   30,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
