@@ -89,6 +89,10 @@ func New(cfg Config) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
+	lost, err := recoverLostRun(state, spool, st.Hostname, log)
+	if err != nil {
+		return nil, err
+	}
 	d := &Daemon{
 		addr:     addr,
 		hostID:   hostID,
@@ -104,7 +108,11 @@ func New(cfg Config) (*Daemon, error) {
 	if d.observer == nil {
 		d.observer = noObserver{}
 	}
-	d.runner = &runner{settings: st, spool: spool, log: log, purge: purge.Run, observer: d.observer}
+	d.runner = &runner{settings: st, state: state, spool: spool, log: log, purge: purge.Run,
+		observer: d.observer}
+	if lost != "" {
+		d.runner.recent = append(d.runner.recent, lost) // never run again if sent again
+	}
 	return d, nil
 }
 

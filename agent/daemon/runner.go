@@ -34,6 +34,7 @@ type purgeFunc func(context.Context, purge.Options) (*arcanosv1.RunResult, error
 // every phase result and the final result into the spool as they come.
 type runner struct {
 	settings settings.Agent
+	state    State
 	spool    *Spool
 	log      *slog.Logger
 	purge    purgeFunc
@@ -78,6 +79,11 @@ func (r *runner) start(ctx context.Context, cmd *arcanosv1.RunCommand) (refusal 
 		return reason
 	}
 
+	if err := r.state.markRun(runMarker{RunID: id, DryRun: cmd.GetDryRun(), StartedAt: time.Now()}); err != nil {
+		// Without the marker a run cut short by a crash would only fail
+		// at its deadline; the run itself is unaffected.
+		r.log.Warn("record the run in progress", "run", id, "err", err)
+	}
 	rctx, cancel := context.WithCancelCause(ctx)
 	if d := cmd.GetDeadline(); d != nil {
 		var stop context.CancelFunc
@@ -180,6 +186,9 @@ func (r *runner) execute(ctx context.Context, cmd *arcanosv1.RunCommand, names [
 		rep.PhasesReported = seq
 	}
 	r.put(log, &arcanosv1.ConnectRequest{Msg: &arcanosv1.ConnectRequest_Run{Run: rep}})
+	if err := r.state.clearRun(); err != nil {
+		log.Warn("clear the run marker", "err", err)
+	}
 
 	r.mu.Lock()
 	r.cancel(nil)
