@@ -72,3 +72,40 @@ func TestAgentKilledMidRunFailsItsHostAtTheDeadline(t *testing.T) {
 		t.Errorf("stored run: web-1 is %s, want FAILED", s)
 	}
 }
+
+// TestAgentKilledAndRestartedMidRunReportsTheRunLost kills web-1's agent
+// with SIGKILL during a run whose deadline is minutes away, then starts it
+// again: the agent finds the run it was stopped during and reports it
+// failed, so the host is FAILED saying why long before its deadline (the
+// wait below is shorter than the deadline), and runs show says why too.
+func TestAgentKilledAndRestartedMidRunReportsTheRunLost(t *testing.T) {
+	t.Parallel()
+	testbed.RequireUnshare(t)
+	c := startController(t, controllerOpts{})
+	slow := c.startAgent("web-1", agentOpts{labels: "role=web", dockerHost: hangingDocker(t),
+		settings: "timeouts:\n  source: 10m\n  phase: 10m\n  run: 10m\n"})
+	c.waitOnline(time.Minute, map[string]bool{"web-1": true})
+
+	w := c.startPurge("--hosts", "web-1", "--dry-run", "--phases", "detect,health", "--timeout", "10m")
+	id := w.waitRunID(time.Minute)
+	slow.waitLog(time.Minute, `msg="run started"`, "run="+id)
+	slow.proc.kill(t)
+	slow.start()
+
+	code, evs := w.wait(3 * time.Minute)
+	if code != 4 {
+		t.Errorf("a run whose only host failed: exit %d, want 4; stderr:\n%s", code, w.stderr.String())
+	}
+	states, details := finalStates(evs)
+	if s := states["web-1"]; s != arcanosv1.HostRunState_HOST_RUN_STATE_FAILED ||
+		!strings.Contains(details["web-1"], "the agent stopped during this run") {
+		t.Fatalf("restarted web-1 ended %s (%q), want FAILED because its agent stopped during the run",
+			s, details["web-1"])
+	}
+	slow.waitLog(time.Minute, "the agent stopped during a run; reporting it failed", "run="+id)
+
+	got := c.getRun(id)
+	if d := got.GetHostDetails()["web-1"]; !strings.Contains(d, "the agent stopped during this run") {
+		t.Errorf("runs show: web-1's detail %q does not say its agent stopped during the run", d)
+	}
+}
