@@ -63,7 +63,7 @@ func OpenBolt(path string, opts BoltOptions) (*Bolt, error) {
 		return nil, fmt.Errorf("create store dir for %s: %w", path, err)
 	}
 
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout})
+	db, err := openFile(path, timeout)
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("open store %s: data dir in use by another controller "+
 			"(no lock within %s); stop it or choose another data dir: %w", path, timeout, err)
@@ -87,6 +87,27 @@ func OpenBolt(path string, opts BoltOptions) (*Bolt, error) {
 
 	log.Info("store opened", "path", path, "schema_version", version)
 	return &Bolt{db: db, path: path, log: log}, nil
+}
+
+// errDamaged marks a store file bbolt could not open because its pages are
+// not what they must be (a truncated or overwritten file).
+var errDamaged = errors.New("the store file is damaged")
+
+// openFile opens the bbolt file. bbolt panics, rather than returning an
+// error, on some damaged files (a freelist page that is not one, as in a
+// truncated file; etcd-io/bbolt issue 446): that panic becomes an error
+// that says what to do, instead of a crash at every start.
+//
+// LIMITATION: damage that bbolt only meets later, in a page read by a
+// transaction, still panics there; `bbolt check FILE` finds it.
+func openFile(path string, timeout time.Duration) (db *bolt.DB, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			db, err = nil, fmt.Errorf("%w (%v): restore it from a backup, or move it aside to start "+
+				"with an empty history (`bbolt check` on it says more)", errDamaged, p)
+		}
+	}()
+	return bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout})
 }
 
 // Close releases the data file and its lock.

@@ -199,3 +199,30 @@ func mustDo(tb testing.TB, err error) {
 		tb.Fatal(err)
 	}
 }
+
+// A store file cut short (a full disk, an interrupted copy) makes bbolt
+// panic while it opens it; OpenBolt says the file is damaged and what to do.
+func TestOpenRefusesATruncatedFileWithoutPanicking(t *testing.T) {
+	b, path := openTestStore(t)
+	mustDo(t, b.db.Update(func(tx *bolt.Tx) error {
+		bk, err := tx.CreateBucketIfNotExists([]byte("filler"))
+		if err != nil {
+			return err
+		}
+		for i := range 4000 {
+			if err := bk.Put([]byte(strings.Repeat("k", 8)+string(rune(i))), make([]byte, 100)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+	mustDo(t, b.Close())
+	fi, err := os.Stat(path)
+	mustDo(t, err)
+	mustDo(t, os.Truncate(path, fi.Size()/2))
+
+	_, err = OpenBolt(path, BoltOptions{Logger: quiet})
+	if !errors.Is(err, errDamaged) || !strings.Contains(err.Error(), "restore it from a backup") {
+		t.Fatalf("OpenBolt of a truncated file: error = %v, want one saying it is damaged and what to do", err)
+	}
+}
