@@ -79,8 +79,25 @@ func Load(path string) (*Allowlist, error) {
 // names the file in problems and anchors a relative pm2Ecosystem; when it is
 // "", a relative pm2Ecosystem resolves against the working directory.
 func Parse(data []byte, path string) (*Allowlist, error) {
+	return ParseWith(data, path, ParseOptions{})
+}
+
+// ParseOptions changes what ParseWith checks.
+type ParseOptions struct {
+	// SkipHostFiles leaves unread the files the allowlist names (the
+	// pm2Ecosystem file), checking only how they are named: a controller
+	// validating a document for its hosts must not read its own files in
+	// their place. The Allowlist then has no PM2 apps.
+	SkipHostFiles bool
+	// ExtraKeys are top-level keys the caller handles itself (the
+	// controller's "overlays"); they are not reported as unknown.
+	ExtraKeys []string
+}
+
+// ParseWith is Parse with options.
+func ParseWith(data []byte, path string, opts ParseOptions) (*Allowlist, error) {
 	sum := sha256.Sum256(data)
-	a, problems := build(data, path)
+	a, problems := build(data, path, opts)
 	if len(problems) > 0 {
 		return nil, &ValidationError{File: path, Problems: problems}
 	}

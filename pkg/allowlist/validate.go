@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -34,7 +35,7 @@ func (c *checker) add(path string, off int, format string, args ...any) {
 
 // build decodes and validates data; the allowlist is only meaningful when no
 // problem is returned.
-func build(data []byte, file string) (*Allowlist, []Problem) {
+func build(data []byte, file string, opts ParseOptions) (*Allowlist, []Problem) {
 	c := &checker{lines: newLineIndex(data)}
 	body := data
 	if bom := []byte("\xef\xbb\xbf"); bytes.HasPrefix(body, bom) {
@@ -74,10 +75,17 @@ func build(data []byte, file string) (*Allowlist, []Problem) {
 		case keyServices:
 			a.Services = c.services(p, m.val)
 		case keyEcosystem:
+			if opts.SkipHostFiles {
+				a.PM2Ecosystem, _ = c.str(p, m.val, "pm2Ecosystem")
+				continue
+			}
 			a.PM2Ecosystem, a.PM2Apps = c.ecosystem(p, m.val, file)
 		case keyImages:
 			a.Images, a.images = c.images(p, m.val)
 		default:
+			if slices.Contains(opts.ExtraKeys, m.key) {
+				continue
+			}
 			c.add(p, m.keyOff, "unknown key %q%s; known keys are %s",
 				m.key, suggest(m.key, topKeys), strings.Join(topKeys, ", "))
 		}

@@ -2,8 +2,10 @@ package overlay
 
 import (
 	"encoding/json"
+	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/arcanos-dev/arcanos/pkg/allowlist"
@@ -134,6 +136,16 @@ func TestEcosystemFileIsLeftToTheAgent(t *testing.T) {
 	}
 	if _, err := Validate([]byte(`{"pm2Ecosystem": 3}`), nil); err == nil {
 		t.Fatal("a non-string pm2Ecosystem was accepted")
+	}
+	// A file of the controller's own at that path is not read either (a
+	// FIFO would block a reader; a script would be evaluated).
+	fifo := filepath.Join(t.TempDir(), "ecosystem.config.js")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Validate([]byte(`{"pm2Ecosystem": "`+fifo+`", "overlays": {"role=web": {}}}`),
+		[]map[string]string{{"role": "web"}}); err != nil {
+		t.Fatalf("ecosystem path naming a FIFO on the controller: %v", err)
 	}
 	var keys map[string]any
 	d, _ := Parse([]byte(`{"pm2Ecosystem": "/srv/a.js", "overlays": {}}`))

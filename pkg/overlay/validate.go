@@ -54,21 +54,25 @@ func Validate(doc []byte, labelSets []map[string]string) (*Document, error) {
 }
 
 // CheckEffective validates one host's effective document with
-// allowlist.Parse, naming it name in every problem.
+// allowlist.ParseWith, naming it name in every problem.
 func CheckEffective(doc []byte, name string) error {
-	_, err := allowlist.Parse(doc, name)
-	return controllerSide(err)
+	return check(doc, name)
 }
 
 func checkBase(doc []byte) error {
-	_, err := allowlist.Parse(doc, "allowlist")
-	return controllerSide(err)
+	return check(doc, "allowlist")
 }
 
-// controllerSide drops the problems that only the agent can judge: the
-// overlays key (this package's) and the pm2 ecosystem file, which lives on
-// the host, not on the controller.
-func controllerSide(err error) error {
+// hostSide is how the controller parses: the overlays key is this
+// package's, and the pm2Ecosystem file lives on each host, so the
+// controller never reads a file of its own in its place.
+//
+// LIMITATION: the content of the pm2Ecosystem file is only checked by each
+// agent, when a run starts; a bad file is reported then.
+var hostSide = allowlist.ParseOptions{SkipHostFiles: true, ExtraKeys: []string{OverlaysKey}}
+
+func check(doc []byte, name string) error {
+	_, err := allowlist.ParseWith(doc, name, hostSide)
 	if err == nil {
 		return nil
 	}
@@ -76,22 +80,5 @@ func controllerSide(err error) error {
 	if !errors.As(err, &ve) {
 		return fmt.Errorf("validate allowlist: %w", err)
 	}
-
-	kept := &allowlist.ValidationError{File: ve.File}
-	for _, p := range ve.Problems {
-		if p.Path == "$."+OverlaysKey && strings.HasPrefix(p.Message, "unknown key") {
-			continue
-		}
-		// LIMITATION: the pm2Ecosystem file is read on each host, so the
-		// controller cannot check its content; a bad file is reported by the
-		// agent when the run starts.
-		if p.Path == "$."+keyEcosystem && strings.HasPrefix(p.Message, "ecosystem file ") {
-			continue
-		}
-		kept.Problems = append(kept.Problems, p)
-	}
-	if len(kept.Problems) == 0 {
-		return nil
-	}
-	return kept
+	return ve
 }
