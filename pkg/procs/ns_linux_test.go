@@ -180,17 +180,6 @@ func copyBinary(t *testing.T, dir, name string) string {
 	return dst
 }
 
-// burnPid2 starts a placeholder process as pid 2 of the namespace, which
-// Guard refuses as if it were kthreadd, so the processes under test get
-// higher pids.
-func burnPid2(t *testing.T) {
-	t.Helper()
-	cmd := startSleep(t, sleepPath(t))
-	if cmd.Process.Pid != 2 {
-		t.Logf("placeholder got pid %d, not 2", cmd.Process.Pid)
-	}
-}
-
 // find lists the processes and returns the one with pid, failing if absent.
 func find(t *testing.T, pid int, opts ListOptions) Process {
 	t.Helper()

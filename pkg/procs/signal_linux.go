@@ -28,15 +28,13 @@ const maxAncestors = 4096
 var pidfdOpen = unix.PidfdOpen
 
 // Guard says whether p may be signalled at all. It refuses, with ErrRefused
-// and the reason: pid 1 and below, pid 2 (kthreadd), the agent itself, any
-// ancestor of the agent, kernel threads and zombies.
-// LIMITATION: pid 2 is refused even inside a PID namespace, where it is an
-// ordinary process; refusing errs on the safe side.
+// and the reason: pid 1 and below, pid 2 when it is kthreadd, the agent
+// itself, any ancestor of the agent, kernel threads and zombies.
 func Guard(p Process) error {
 	switch {
 	case p.PID <= 1:
 		return refuse(p, "pid 1 or lower")
-	case p.PID == 2:
+	case p.PID == 2 && isKthreadd():
 		return refuse(p, "pid 2 (kthreadd)")
 	case int(p.PID) == os.Getpid():
 		return refuse(p, "the agent itself")
@@ -61,6 +59,15 @@ func Guard(p Process) error {
 		pid = st.ppid
 	}
 	return nil
+}
+
+// isKthreadd reports whether pid 2 is the kernel's kthreadd, as it is in
+// the initial PID namespace; inside another one pid 2 is an ordinary
+// process. It reads /proc/2/stat afresh, whatever the listing said, and
+// counts pid 2 as kthreadd unless its flags say it is not a kernel thread.
+func isKthreadd() bool {
+	st, err := readStat(2)
+	return err != nil || st.flags&pfKthread != 0
 }
 
 func refuse(p Process, why string) error {

@@ -55,7 +55,6 @@ func TestSignalRefusesChangedIdentity(t *testing.T) {
 	if !inNamespace(t) {
 		return
 	}
-	burnPid2(t)
 	cmd := startSleep(t, sleepPath(t))
 	p := find(t, cmd.Process.Pid, ListOptions{})
 
@@ -81,7 +80,6 @@ func TestSignalReportsGoneProcess(t *testing.T) {
 	if !inNamespace(t) {
 		return
 	}
-	burnPid2(t)
 	reaped := startSleep(t, sleepPath(t))
 	zombie := startSleep(t, sleepPath(t))
 	pr := find(t, reaped.Process.Pid, ListOptions{})
@@ -106,7 +104,6 @@ func TestSignalFallbackWithoutPidfd(t *testing.T) {
 	if !inNamespace(t) {
 		return
 	}
-	burnPid2(t)
 	pidfdOpen = func(int, int) (int, error) { return -1, unix.ENOSYS }
 	t.Cleanup(func() { pidfdOpen = unix.PidfdOpen })
 
@@ -135,7 +132,6 @@ func TestTerminateStopsWithSIGTERM(t *testing.T) {
 	if !inNamespace(t) {
 		return
 	}
-	burnPid2(t)
 	cmd := startSleep(t, sleepPath(t))
 	p := find(t, cmd.Process.Pid, ListOptions{})
 
@@ -156,7 +152,6 @@ func TestTerminateEscalatesToSIGKILL(t *testing.T) {
 	if !inNamespace(t) {
 		return
 	}
-	burnPid2(t)
 	cmd, _ := startHelper(t, "ignore-term")
 	p := find(t, cmd.Process.Pid, ListOptions{})
 
@@ -180,7 +175,6 @@ func TestTerminateRefusesGuardedProcesses(t *testing.T) {
 	if !inNamespace(t) {
 		return
 	}
-	burnPid2(t)
 	self := find(t, os.Getpid(), ListOptions{})
 	if _, err := Terminate(t.Context(), self, time.Second); !errors.Is(err, ErrRefused) {
 		t.Errorf("Terminate(pid 1, the agent) = %v, want ErrRefused", err)
@@ -192,5 +186,21 @@ func TestTerminateRefusesGuardedProcesses(t *testing.T) {
 	out, err := Terminate(t.Context(), z, time.Second)
 	if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "zombie") || out.Signals != nil {
 		t.Errorf("Terminate(zombie) = %+v, %v; want ErrRefused and no signal", out, err)
+	}
+}
+
+// Inside a PID namespace pid 2 is not kthreadd (which lives in the initial
+// namespace only): Guard must not refuse it as kthreadd. Here pid 2 is one
+// of the test binary's own threads (threads take ids from the same space),
+// so only the reason is checked, never a signal.
+func TestGuardKnowsPid2IsNotKthreaddInsideAPIDNamespace(t *testing.T) {
+	if !inNamespace(t) {
+		return
+	}
+	if isKthreadd() {
+		t.Fatal("isKthreadd() inside a PID namespace, want false")
+	}
+	if err := Guard(Process{PID: 2, Comm: "worker"}); err != nil && strings.Contains(err.Error(), "kthreadd") {
+		t.Fatalf("Guard(pid 2 of the namespace) = %v, want no kthreadd refusal", err)
 	}
 }
