@@ -2,6 +2,7 @@ package dispatch
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -211,12 +212,66 @@ func TestResultByReferenceAfterARestartIsJudgedFromTheStore(t *testing.T) {
 	}
 	last := events[len(events)-1]
 	for _, want := range []string{"result re-sent after the controller restarted", "phase terminate failed",
-		"1 of 6 phase reports never reached the controller"} {
+		"phase report(s) 4 of 6 never reached the controller"} {
 		if !strings.Contains(last.GetDetail(), want) {
 			t.Errorf("last event %s %q, want it to contain %q", last.GetState(), last.GetDetail(), want)
 		}
 	}
 	if last.GetState() != arcanosv1.HostRunState_HOST_RUN_STATE_FAILED {
 		t.Errorf("last event state %s, want FAILED", last.GetState())
+	}
+}
+
+// A reviewer's case: after a controller restart, phase 3 is missing and a
+// copy of phase 6 is stored as seq 7. Counting the stored phases (6 of 6)
+// read that as complete; each seq must be checked, live and after a
+// restart alike.
+func TestResultByReferenceWithAPhaseMissingAndOneExtraIsPartial(t *testing.T) {
+	for _, restart := range []bool{false, true} {
+		t.Run(fmt.Sprintf("restart=%v", restart), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "arcanos.db")
+			f := newByRefFixture(t, path)
+			phases := append(sixPhases(), sixPhases()[5])
+			f.storePhases(t, phases, 3)
+			st, e := f.st, f.e
+			if restart {
+				f.w.Close()
+				f.e.Close()
+				if err := f.st.Close(); err != nil {
+					t.Fatal(err)
+				}
+				var err error
+				if st, err = store.OpenBolt(path, store.BoltOptions{}); err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { _ = st.Close() })
+				e = New(Options{Store: st, Hosts: newFleetHosts(1), Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+				t.Cleanup(e.Close)
+				if err := e.Recover(t.Context()); err != nil {
+					t.Fatal(err)
+				}
+			}
+
+			if err := e.StoreResult(t.Context(), f.host, &arcanosv1.RunReport{RunId: f.runID,
+				Result: slimResult(f.runID, f.host), PhasesReported: 6}); err != nil {
+				t.Fatal(err)
+			}
+			e.events.flush()
+
+			events, err := st.Events(t.Context(), f.runID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			last := events[len(events)-1]
+			for _, want := range []string{"phase report(s) 3 of 6 never reached the controller",
+				"phase report(s) 7 stored beyond the 6 the result names"} {
+				if !strings.Contains(last.GetDetail(), want) {
+					t.Errorf("last event %s %q, want it to contain %q", last.GetState(), last.GetDetail(), want)
+				}
+			}
+			if last.GetState() != arcanosv1.HostRunState_HOST_RUN_STATE_FAILED {
+				t.Errorf("last event state %s, want FAILED", last.GetState())
+			}
+		})
 	}
 }

@@ -34,6 +34,7 @@ type Store interface {
 	PutResult(ctx context.Context, runID, host string, r *arcanosv1.RunResult) error
 	Results(ctx context.Context, runID string) ([]*arcanosv1.RunResult, error)
 	Phases(ctx context.Context, runID, host string) ([]*arcanosv1.PhaseResult, error)
+	PhaseSeqs(ctx context.Context, runID, host string) ([]int32, error)
 	Events(ctx context.Context, runID string) ([]*arcanosv1.PurgeEvent, error)
 	CurrentAllowlist(ctx context.Context) (*arcanosv1.AllowlistVersion, error)
 }

@@ -2,6 +2,8 @@ package dispatch
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	arcanosv1 "github.com/arcanos-dev/arcanos/proto/gen/arcanos/v1"
@@ -72,32 +74,41 @@ func referenced(rep *arcanosv1.RunReport) bool {
 }
 
 // notePhase records that the phase report seq of h is stored, and what
-// makes it partial; r.mu is held.
+// makes it partial; r.mu is held. Reports past maxTrackedSeq are noted
+// under maxTrackedSeq+1 only, so an agent cannot grow the map.
 func (h *hostRun) notePhase(seq int32, p *arcanosv1.PhaseResult) {
-	if seq < 1 || seq > maxTrackedSeq {
-		return
-	}
 	if h.phases == nil {
 		h.phases = make(map[int32]string, 6)
 	}
-	h.phases[seq] = strings.Join(phaseProblems(p), "; ")
+	h.phases[trackedSeq(seq)] = strings.Join(phaseProblems(p), "; ")
 }
 
-// partialWhy says what makes h's result partial; r.mu is held. A result
-// sent by reference is judged by the phase reports noted for h: each of
-// seq 1 to reported must have been stored.
+func trackedSeq(seq int32) int32 {
+	if seq > maxTrackedSeq || seq < 0 {
+		return maxTrackedSeq + 1
+	}
+	return seq
+}
+
+// partialWhy says what makes h's result partial; r.mu is held.
 func (h *hostRun) partialWhy(res *arcanosv1.RunResult, byRef bool, reported int32) string {
 	if !byRef {
 		return partial(res.GetPhases())
 	}
+	return referencedWhy(h.phases, reported)
+}
+
+// referencedWhy says what makes a result sent by reference partial, from
+// the problems of each stored phase report by seq: every seq from 1 to
+// reported must be stored, none other, and none may be partial itself.
+func referencedWhy(stored map[int32]string, reported int32) string {
 	if reported > maxTrackedSeq {
 		return fmt.Sprintf("the agent referred to %d phase reports, more than the %d a result may refer to",
 			reported, maxTrackedSeq)
 	}
-	var why []string
-	var missing []string
+	var why, missing, extra []string
 	for seq := int32(1); seq <= reported; seq++ {
-		w, ok := h.phases[seq]
+		w, ok := stored[seq]
 		switch {
 		case !ok:
 			missing = append(missing, fmt.Sprint(seq))
@@ -105,23 +116,21 @@ func (h *hostRun) partialWhy(res *arcanosv1.RunResult, byRef bool, reported int3
 			why = append(why, w)
 		}
 	}
+	for _, seq := range slices.Sorted(maps.Keys(stored)) {
+		switch {
+		case seq == maxTrackedSeq+1:
+			extra = append(extra, fmt.Sprintf("above %d", maxTrackedSeq))
+		case seq < 1 || seq > reported:
+			extra = append(extra, fmt.Sprint(seq))
+		}
+	}
 	if len(missing) > 0 {
 		why = append(why, fmt.Sprintf("phase report(s) %s of %d never reached the controller",
 			strings.Join(missing, ", "), reported))
 	}
-	return strings.Join(why, "; ")
-}
-
-// referencedWhy judges a result sent by reference from the phases read
-// back from the store.
-func referencedWhy(phases []*arcanosv1.PhaseResult, reported int32) string {
-	why := partial(phases)
-	if n := int32(len(phases)); n < reported {
-		miss := fmt.Sprintf("%d of %d phase reports never reached the controller", reported-n, reported)
-		if why != "" {
-			return why + "; " + miss
-		}
-		return miss
+	if len(extra) > 0 {
+		why = append(why, fmt.Sprintf("phase report(s) %s stored beyond the %d the result names",
+			strings.Join(extra, ", "), reported))
 	}
-	return why
+	return strings.Join(why, "; ")
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -131,11 +132,22 @@ func (e *Engine) storedPartialWhy(ctx context.Context, runID, hostID string, res
 	if !byRef {
 		return partial(res.GetPhases()), nil
 	}
+	seqs, err := e.opts.Store.PhaseSeqs(ctx, runID, hostID)
+	if err != nil {
+		return "", fmt.Errorf("read the phase seqs of host %s in run %s to judge its result: %w", hostID, runID, err)
+	}
 	phases, err := e.opts.Store.Phases(ctx, runID, hostID)
 	if err != nil {
 		return "", fmt.Errorf("read the phases of host %s in run %s to judge its result: %w", hostID, runID, err)
 	}
-	return referencedWhy(phases, reported), nil
+	if len(seqs) != len(phases) {
+		return "", fmt.Errorf("the phases of host %s in run %s changed while read", hostID, runID)
+	}
+	stored := make(map[int32]string, len(seqs))
+	for i, seq := range seqs {
+		stored[trackedSeq(seq)] = strings.Join(phaseProblems(phases[i]), "; ")
+	}
+	return referencedWhy(stored, reported), nil
 }
 
 // Refused records that hostID's agent refused the run, with its reason.

@@ -136,6 +136,31 @@ func (b *Bolt) Phases(ctx context.Context, runID, host string) ([]*arcanosv1.Pha
 	return list, nil
 }
 
+// PhaseSeqs scans the (run, host) prefix of the phases bucket, keys only.
+func (b *Bolt) PhaseSeqs(ctx context.Context, runID, host string) ([]int32, error) {
+	what := fmt.Sprintf("phase seqs of %s in run %s", host, runID)
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	if err := checkResultKey(runID, host); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	seqs := []int32{}
+	err := b.db.View(func(tx *bolt.Tx) error {
+		if err := requireRun(tx, runID); err != nil {
+			return err
+		}
+		return scanPrefix(tx.Bucket(bucketPhases), phasePrefix(runID, host), func(k, _ []byte) error {
+			seqs = append(seqs, int32(seqOf(k)))
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return seqs, nil
+}
+
 // phasesOf reads host's stored phases of a run in seq order.
 func phasesOf(tx *bolt.Tx, runID, host string) ([]*arcanosv1.PhaseResult, error) {
 	list := []*arcanosv1.PhaseResult{}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -47,6 +48,15 @@ func TestPhasesRoundTripInSeqOrderPerHost(t *testing.T) {
 	mustDo(t, err)
 	if len(other) != 1 {
 		t.Errorf("Phases(web-10) = %d phases, want 1", len(other))
+	}
+
+	seqs, err := b.PhaseSeqs(ctx, "run-1", "web-1")
+	mustDo(t, err)
+	if !slices.Equal(seqs, []int32{1, 2, 3, 4, 5, 6}) {
+		t.Errorf("PhaseSeqs(web-1) = %v, want 1 to 6", seqs)
+	}
+	if seqs, err := b.PhaseSeqs(ctx, "run-1", "web-10"); err != nil || !slices.Equal(seqs, []int32{1}) {
+		t.Errorf("PhaseSeqs(web-10) = %v, %v; want [1]", seqs, err)
 	}
 
 	none, err := b.Phases(ctx, "run-1", "db-1")
@@ -101,9 +111,10 @@ func TestResultWritesNeedAStoredRun(t *testing.T) {
 		"AppendEvent": func() error {
 			return b.AppendEvent(ctx, &arcanosv1.PurgeEvent{RunId: "ghost", Host: "web-1"})
 		},
-		"Results": func() error { _, err := b.Results(ctx, "ghost"); return err },
-		"Phases":  func() error { _, err := b.Phases(ctx, "ghost", "web-1"); return err },
-		"Events":  func() error { _, err := b.Events(ctx, "ghost"); return err },
+		"Results":   func() error { _, err := b.Results(ctx, "ghost"); return err },
+		"Phases":    func() error { _, err := b.Phases(ctx, "ghost", "web-1"); return err },
+		"PhaseSeqs": func() error { _, err := b.PhaseSeqs(ctx, "ghost", "web-1"); return err },
+		"Events":    func() error { _, err := b.Events(ctx, "ghost"); return err },
 	}
 	for name, call := range calls {
 		if err := call(); !errors.Is(err, ErrNotFound) {

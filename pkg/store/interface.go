@@ -83,6 +83,10 @@ type Store interface {
 	// Phases returns host's phase results in run runID ordered by seq;
 	// ErrNotFound when the run is unknown, an empty slice when none arrived.
 	Phases(ctx context.Context, runID, host string) ([]*arcanosv1.PhaseResult, error)
+	// PhaseSeqs returns the seqs of host's stored phases in run runID, in
+	// order, without reading the phases; ErrNotFound when the run is
+	// unknown.
+	PhaseSeqs(ctx context.Context, runID, host string) ([]int32, error)
 	// AppendEvent stores e after every event of e.RunId stored before it.
 	// ErrNotFound when the run is unknown. Durable on return.
 	AppendEvent(ctx context.Context, e *arcanosv1.PurgeEvent) error
