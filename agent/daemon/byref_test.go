@@ -103,3 +103,44 @@ func TestRunReportIsSentWholeWhenAPhaseReportCannotBeResent(t *testing.T) {
 		t.Fatalf("run report after a lost phase report carries %d phases, want both", n)
 	}
 }
+
+// A reviewer's case: a phase report's spool file is deleted while the
+// agent is stopped. It was never acknowledged, so the restarted agent must
+// not take its absence for an ack: the run report goes whole, keeping the
+// findings the spool still has in it.
+func TestRunReportIsSentWholeWhenAPhaseReportLeftTheSpoolUnacknowledged(t *testing.T) {
+	fc := newFakeController(t)
+	fc.byRef.Store(true)
+	st := testSettings(t, enrollHost(t, fc, "web-1", nil))
+	a := newAgent(t, st).start(t)
+	s1 := fc.nextStream(t)
+	s1.send(runCommand("run-1", true, "detect", "startup"))
+	if _, run := runReports(t, s1); len(run.GetResult().GetPhases()) != 0 {
+		t.Fatalf("first stream: run report carries %d phases, want them by reference",
+			len(run.GetResult().GetPhases()))
+	}
+	a.stop(t)
+
+	var first string
+	for _, f := range spoolFiles(t, st.Fleet.StateDir) {
+		if strings.HasSuffix(f, "-phase"+spoolExt) && (first == "" || f < first) {
+			first = f
+		}
+	}
+	if first == "" {
+		t.Fatal("no phase report in the spool")
+	}
+	if err := os.Remove(first); err != nil {
+		t.Fatal(err)
+	}
+
+	newAgent(t, st).start(t)
+	s2 := fc.nextStream(t)
+	phases, run := runReports(t, s2)
+	if len(phases) != 1 || phases[0].GetSeq() != 2 {
+		t.Fatalf("after the restart want only phase 2 re-sent, got %v", phases)
+	}
+	if n := len(run.GetResult().GetPhases()); n != 2 {
+		t.Fatalf("run report after a phase report left the spool unacknowledged carries %d phases, want both", n)
+	}
+}

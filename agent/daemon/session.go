@@ -226,17 +226,26 @@ func (s *session) flush() error {
 
 // byReference returns the run report req without its phases when the
 // controller holds every one of them: each of the run's phase reports was
-// acknowledged (it left the spool) or was sent on this stream before req,
-// which the controller reads in order. Otherwise it returns req whole.
+// seen acknowledged, or is spooled and was sent on this stream before req
+// (the controller reads a stream in order). Otherwise, a phase report lost
+// from the spool or acknowledged before a restart of the agent included, it
+// returns req whole.
 func (s *session) byReference(req *arcanosv1.ConnectRequest, pending []ReportKey) *arcanosv1.ConnectRequest {
 	rep := req.GetRun()
 	n := rep.GetPhasesReported()
 	if n <= 0 || len(rep.GetResult().GetPhases()) != int(n) {
 		return req
 	}
+	spooled := map[int32]bool{}
 	for _, k := range pending {
-		if k.RunID == rep.GetRunId() && !k.Final && !s.sent[k] {
-			return req // a phase report the controller does not have yet
+		if k.RunID == rep.GetRunId() && !k.Final {
+			spooled[k.Seq] = true
+		}
+	}
+	for seq := int32(1); seq <= n; seq++ {
+		k := ReportKey{RunID: rep.GetRunId(), Seq: seq}
+		if !(spooled[seq] && s.sent[k]) && !s.d.spool.Acked(k.RunID, seq) {
+			return req // a phase report the controller may not have
 		}
 	}
 	out := proto.Clone(req).(*arcanosv1.ConnectRequest)

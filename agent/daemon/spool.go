@@ -65,6 +65,11 @@ type Spool struct {
 	entries map[ReportKey]spoolEntry
 	last    int64
 	changed chan struct{}
+	// acked holds, per run, the phase reports this process saw
+	// acknowledged, until the run's final ack: a phase report no longer
+	// spooled was acknowledged only if it is here (its file may also have
+	// been lost).
+	acked map[string]map[int32]bool
 }
 
 type spoolEntry struct {
@@ -79,7 +84,8 @@ func OpenSpool(dir string, log *slog.Logger) (*Spool, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create spool %s: %w", dir, err)
 	}
-	s := &Spool{dir: dir, log: log, entries: map[ReportKey]spoolEntry{}, changed: make(chan struct{}, 1)}
+	s := &Spool{dir: dir, log: log, entries: map[ReportKey]spoolEntry{}, changed: make(chan struct{}, 1),
+		acked: map[string]map[int32]bool{}}
 	names, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("read spool %s: %w", dir, err)
@@ -206,6 +212,14 @@ func (s *Spool) readFile(name string) (*arcanosv1.ConnectRequest, error) {
 func (s *Spool) Ack(a *arcanosv1.Ack) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if a.GetFinal() {
+		delete(s.acked, a.GetRunId())
+	} else {
+		if s.acked[a.GetRunId()] == nil {
+			s.acked[a.GetRunId()] = map[int32]bool{}
+		}
+		s.acked[a.GetRunId()][a.GetSeq()] = true
+	}
 	n := 0
 	for k, e := range s.entries {
 		if k.RunID != a.GetRunId() {
@@ -223,6 +237,14 @@ func (s *Spool) Ack(a *arcanosv1.Ack) int {
 		}
 	}
 	return n
+}
+
+// Acked reports whether this process saw the phase report seq of runID
+// acknowledged (and not yet the run's final result).
+func (s *Spool) Acked(runID string, seq int32) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.acked[runID][seq]
 }
 
 // Len returns how many reports await their acknowledgement.
