@@ -13,13 +13,16 @@ import (
 // and re-sending it after each reconnect would break every stream after.
 //
 // LIMITATION: a report over the limit reaches the controller without its
-// findings and actions (counts, statuses and an error saying so remain); the
-// full result is only in this host's daemon-scan.log and daemon-clean.log.
+// findings and actions (counts, source statuses and an error saying so
+// remain, and the phase reads FAILED); the full result is only in this
+// host's daemon-scan.log and daemon-clean.log.
 const maxReportBytes = 4<<20 - 64<<10
 
 // fitReport returns req unchanged when it is small enough to send, else a
-// copy whose phases keep their status, duration and source statuses but
-// lose their findings and actions, with an error that says why.
+// copy whose phases keep their duration, source statuses and counts (the
+// result's summary) but lose their findings and actions, with an error that
+// says why. Such a phase is FAILED: the controller cannot vouch for a host
+// whose findings it never received, so the host reads FAILED, not finished.
 func fitReport(req *arcanosv1.ConnectRequest, limit int) *arcanosv1.ConnectRequest {
 	size := proto.Size(req)
 	if size <= limit {
@@ -46,6 +49,9 @@ func stripPhase(p *arcanosv1.PhaseResult, note string) {
 		return
 	}
 	p.Findings, p.Actions = nil, nil
+	if p.GetStatus() != arcanosv1.PhaseStatus_PHASE_STATUS_TIMED_OUT {
+		p.Status = arcanosv1.PhaseStatus_PHASE_STATUS_FAILED
+	}
 	if note != "" {
 		p.Errors = append(p.Errors, note)
 	}

@@ -36,6 +36,9 @@ func TestOversizedReportsLoseFindingsNotTheirPlace(t *testing.T) {
 	if !slices.ContainsFunc(p.GetPhase().GetErrors(), func(e string) bool { return strings.Contains(e, "daemon-scan.log") }) {
 		t.Errorf("the trimmed phase must say where the findings are: %q", p.GetPhase().GetErrors())
 	}
+	if p.GetPhase().GetStatus() != arcanosv1.PhaseStatus_PHASE_STATUS_FAILED {
+		t.Errorf("a trimmed phase is %s; without its findings it must read FAILED", p.GetPhase().GetStatus())
+	}
 	if len(phase.GetPhase().GetPhase().GetFindings()) != 100 {
 		t.Error("the spooled original must not be changed")
 	}
@@ -46,5 +49,10 @@ func TestOversizedReportsLoseFindingsNotTheirPlace(t *testing.T) {
 	res := fitReport(run, 2000).GetRun().GetResult()
 	if len(res.GetPhases()) != 2 || res.GetSummary().GetUnauthorized() != 100 || len(res.GetErrors()) != 1 {
 		t.Errorf("trimmed result must keep its phases, summary and say why: %v", res)
+	}
+	for _, p := range res.GetPhases() {
+		if p.GetStatus() != arcanosv1.PhaseStatus_PHASE_STATUS_FAILED {
+			t.Errorf("trimmed phase %s is %s, want FAILED", p.GetName(), p.GetStatus())
+		}
 	}
 }
