@@ -84,7 +84,8 @@ func recoverLostRun(state State, spool *Spool, hostname string, log *slog.Logger
 		AgentVersion: purge.Version,
 		Status:       arcanosv1.PhaseStatus_PHASE_STATUS_FAILED,
 		Errors:       []string{lostRunError},
-		Summary:      &arcanosv1.RunSummary{},
+		// No summary: the phases reported before are no longer here to
+		// count; the controller counts them from what it stored.
 	}
 	err = spool.Put(&arcanosv1.ConnectRequest{Msg: &arcanosv1.ConnectRequest_Run{
 		Run: &arcanosv1.RunReport{RunId: m.RunID, Result: res}}})

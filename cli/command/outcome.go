@@ -1,6 +1,7 @@
 package command
 
 import (
+	"github.com/arcanos-dev/arcanos/pkg/summary"
 	arcanosv1 "github.com/arcanos-dev/arcanos/proto/gen/arcanos/v1"
 )
 
@@ -161,35 +162,7 @@ func summaryOf(r *arcanosv1.RunResult) *arcanosv1.RunSummary {
 	if r.GetSummary() != nil {
 		return r.GetSummary()
 	}
-	s := &arcanosv1.RunSummary{}
-	for _, p := range r.GetPhases() {
-		for _, f := range p.GetFindings() {
-			switch f.GetVerdict() {
-			case arcanosv1.Verdict_VERDICT_AUTHORIZED:
-				s.Authorized++
-			case arcanosv1.Verdict_VERDICT_UNAUTHORIZED:
-				s.Unauthorized++
-			case arcanosv1.Verdict_VERDICT_PROTECTED:
-				s.Protected++
-			default:
-				s.Unknown++
-			}
-		}
-		for _, a := range p.GetActions() {
-			switch a.GetState() {
-			case arcanosv1.ActionState_ACTION_STATE_PLANNED:
-				s.ActionsPlanned++
-			case arcanosv1.ActionState_ACTION_STATE_DONE:
-				s.ActionsDone++
-			case arcanosv1.ActionState_ACTION_STATE_REFUSED:
-				s.ActionsRefused++
-			case arcanosv1.ActionState_ACTION_STATE_FAILED:
-				s.ActionsFailed++
-			}
-			s.BytesReclaimed += a.GetBytesReclaimed()
-		}
-	}
-	return s
+	return summary.Of(r.GetPhases())
 }
 
 // exitCodeOf is the purge's exit code: 4 when any host did not complete, 3

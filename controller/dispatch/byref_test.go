@@ -275,3 +275,33 @@ func TestResultByReferenceWithAPhaseMissingAndOneExtraIsPartial(t *testing.T) {
 		})
 	}
 }
+
+// An agent killed during a run reports it failed without a summary (the
+// phases it sent before are gone from it); the controller counts what the
+// stored phases found and did, so the history does not read "nothing found,
+// nothing done" after a real purge acted (found by a fresh reviewer).
+func TestLostRunIsCountedFromItsStoredPhases(t *testing.T) {
+	f := newByRefFixture(t, filepath.Join(t.TempDir(), "arcanos.db"))
+	phases := sixPhases()[:2]
+	phases[1].Actions = []*arcanosv1.Action{{Kind: "signal", Target: "miner",
+		State: arcanosv1.ActionState_ACTION_STATE_DONE}}
+	f.storePhases(t, phases, 0)
+
+	lost := &arcanosv1.RunResult{RunId: f.runID, Host: f.host, DryRun: true,
+		Status: arcanosv1.PhaseStatus_PHASE_STATUS_FAILED, Errors: []string{"the agent stopped during this run"}}
+	if err := f.e.StoreResult(t.Context(), f.host, &arcanosv1.RunReport{RunId: f.runID, Result: lost}); err != nil {
+		t.Fatal(err)
+	}
+
+	ev := f.finalEvent(t)
+	if s := ev.GetResult().GetSummary(); ev.GetState() != arcanosv1.HostRunState_HOST_RUN_STATE_FAILED ||
+		s.GetUnauthorized() != 1 || s.GetActionsDone() != 1 {
+		t.Fatalf("final event %s with summary %v, want FAILED counting 1 unauthorized and 1 action done",
+			ev.GetState(), s)
+	}
+	results, err := f.st.Results(t.Context(), f.runID)
+	if err != nil || len(results) != 1 || results[0].GetSummary().GetActionsDone() != 1 ||
+		len(results[0].GetPhases()) != 2 {
+		t.Fatalf("stored result %v %v, want the counted summary and the 2 stored phases", results, err)
+	}
+}

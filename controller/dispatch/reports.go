@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/arcanos-dev/arcanos/pkg/store"
+	"github.com/arcanos-dev/arcanos/pkg/summary"
 	arcanosv1 "github.com/arcanos-dev/arcanos/proto/gen/arcanos/v1"
 )
 
@@ -89,6 +90,11 @@ func (e *Engine) StoreResult(ctx context.Context, hostID string, rep *arcanosv1.
 		res.Host = hostID
 	}
 	byRef := referenced(rep)
+	if res.GetSummary() == nil {
+		if res, err = e.withSummary(ctx, runID, hostID, res); err != nil {
+			return err
+		}
+	}
 	if err := e.opts.Store.PutResult(ctx, runID, hostID, res); err != nil {
 		return fmt.Errorf("store result of host %s in run %s: %w", hostID, runID, err)
 	}
@@ -123,6 +129,24 @@ func (e *Engine) StoreResult(ctx context.Context, hostID string, rep *arcanosv1.
 		Detail: "result arrived after the host's final state was recorded; stored, state unchanged",
 		At:     now()})
 	return nil
+}
+
+// withSummary returns a copy of res with the summary counted from its
+// phases, or from the host's stored phases when it carries none: an agent
+// reporting a run it lost (it was killed during it) cannot count the phases
+// it sent before, but the operator must see what they found and did.
+func (e *Engine) withSummary(ctx context.Context, runID, hostID string, res *arcanosv1.RunResult,
+) (*arcanosv1.RunResult, error) {
+	phases := res.GetPhases()
+	if len(phases) == 0 {
+		var err error
+		if phases, err = e.opts.Store.Phases(ctx, runID, hostID); err != nil {
+			return nil, fmt.Errorf("read the phases of host %s in run %s to count them: %w", hostID, runID, err)
+		}
+	}
+	out := proto.Clone(res).(*arcanosv1.RunResult)
+	out.Summary = summary.Of(phases)
+	return out, nil
 }
 
 // storedPartialWhy judges a result of a run no longer active, or of a host

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/arcanos-dev/arcanos/pkg/summary"
 	arcanosv1 "github.com/arcanos-dev/arcanos/proto/gen/arcanos/v1"
 )
 
@@ -30,7 +31,7 @@ func (m *Metrics) resultStored(runID, host string, res *arcanosv1.RunResult, at 
 
 	s := res.GetSummary()
 	if s == nil {
-		s = summarize(res)
+		s = summary.Of(res.GetPhases())
 	}
 	for verdict, n := range map[string]int32{
 		"authorized": s.GetAuthorized(), "unauthorized": s.GetUnauthorized(),
@@ -89,40 +90,4 @@ func outcome(rec *arcanosv1.Run, own bool) string {
 		return OutcomeFailed
 	}
 	return OutcomePartial
-}
-
-// summarize counts a result's verdicts and actions when the agent sent no
-// summary, as the agent's own summary does: the services and health phases
-// re-list what other phases judged, so their findings are not counted.
-func summarize(res *arcanosv1.RunResult) *arcanosv1.RunSummary {
-	s := &arcanosv1.RunSummary{}
-	for _, p := range res.GetPhases() {
-		if p.GetName() != "services" && p.GetName() != "health" {
-			for _, f := range p.GetFindings() {
-				switch f.GetVerdict() {
-				case arcanosv1.Verdict_VERDICT_AUTHORIZED:
-					s.Authorized++
-				case arcanosv1.Verdict_VERDICT_UNAUTHORIZED:
-					s.Unauthorized++
-				case arcanosv1.Verdict_VERDICT_PROTECTED:
-					s.Protected++
-				case arcanosv1.Verdict_VERDICT_UNKNOWN:
-					s.Unknown++
-				}
-			}
-		}
-		for _, a := range p.GetActions() {
-			switch a.GetState() {
-			case arcanosv1.ActionState_ACTION_STATE_PLANNED:
-				s.ActionsPlanned++
-			case arcanosv1.ActionState_ACTION_STATE_DONE:
-				s.ActionsDone++
-			case arcanosv1.ActionState_ACTION_STATE_REFUSED:
-				s.ActionsRefused++
-			case arcanosv1.ActionState_ACTION_STATE_FAILED:
-				s.ActionsFailed++
-			}
-		}
-	}
-	return s
 }

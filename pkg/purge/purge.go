@@ -18,6 +18,7 @@ import (
 
 	"github.com/arcanos-dev/arcanos/pkg/allowlist"
 	"github.com/arcanos-dev/arcanos/pkg/phases"
+	"github.com/arcanos-dev/arcanos/pkg/summary"
 	"github.com/arcanos-dev/arcanos/pkg/report"
 	"github.com/arcanos-dev/arcanos/pkg/settings"
 	"github.com/arcanos-dev/arcanos/pkg/startup"
@@ -189,50 +190,10 @@ func Run(ctx context.Context, o Options) (*arcanosv1.RunResult, error) {
 	return res, nil
 }
 
-// Summarize counts a result's findings by verdict and actions by state.
-// Services re-list authorized things and health findings carry no verdict,
-// so only the phases that judge are counted, each finding once.
+// Summarize counts a result's findings by verdict and actions by state,
+// as pkg/summary does for everyone.
 func Summarize(res *arcanosv1.RunResult) *arcanosv1.RunSummary {
-	s := &arcanosv1.RunSummary{}
-	for _, p := range res.Phases {
-		if p.Name != phases.Services && p.Name != phases.Health {
-			countVerdicts(s, p.Findings)
-		}
-		countActions(s, p.Actions)
-	}
-	return s
-}
-
-func countVerdicts(s *arcanosv1.RunSummary, fs []*arcanosv1.Finding) {
-	for _, f := range fs {
-		switch f.Verdict {
-		case arcanosv1.Verdict_VERDICT_AUTHORIZED:
-			s.Authorized++
-		case arcanosv1.Verdict_VERDICT_UNAUTHORIZED:
-			s.Unauthorized++
-		case arcanosv1.Verdict_VERDICT_PROTECTED:
-			s.Protected++
-		case arcanosv1.Verdict_VERDICT_UNKNOWN:
-			s.Unknown++
-		}
-	}
-}
-
-func countActions(s *arcanosv1.RunSummary, as []*arcanosv1.Action) {
-	for _, a := range as {
-		switch a.State {
-		case arcanosv1.ActionState_ACTION_STATE_PLANNED:
-			s.ActionsPlanned++
-			s.BytesReclaimed += a.BytesReclaimed
-		case arcanosv1.ActionState_ACTION_STATE_DONE:
-			s.ActionsDone++
-			s.BytesReclaimed += a.BytesReclaimed
-		case arcanosv1.ActionState_ACTION_STATE_REFUSED:
-			s.ActionsRefused++
-		case arcanosv1.ActionState_ACTION_STATE_FAILED:
-			s.ActionsFailed++
-		}
-	}
+	return summary.Of(res.GetPhases())
 }
 
 func hostname(s settings.Agent) string {
