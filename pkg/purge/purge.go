@@ -18,10 +18,10 @@ import (
 
 	"github.com/arcanos-dev/arcanos/pkg/allowlist"
 	"github.com/arcanos-dev/arcanos/pkg/phases"
-	"github.com/arcanos-dev/arcanos/pkg/summary"
 	"github.com/arcanos-dev/arcanos/pkg/report"
 	"github.com/arcanos-dev/arcanos/pkg/settings"
 	"github.com/arcanos-dev/arcanos/pkg/startup"
+	"github.com/arcanos-dev/arcanos/pkg/summary"
 	arcanosv1 "github.com/arcanos-dev/arcanos/proto/gen/arcanos/v1"
 )
 
