@@ -242,6 +242,8 @@ func (e *Engine) reviveAfterRestart(ctx context.Context, runID, hostID string, s
 		rec.Hosts = map[string]arcanosv1.HostRunState{}
 	}
 	rec.Hosts[hostID] = state
+	rec.Detail = fmt.Sprintf("interrupted: the %s during the run; host states now, with the results "+
+		"re-sent since: %s", RestartedDetail, stateCounts(rec.GetHosts()))
 	if err := e.opts.Store.UpdateRun(ctx, rec); err != nil {
 		e.log.Warn("update a host after a restart", "run", runID, "err", err)
 		return false

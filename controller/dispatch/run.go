@@ -207,19 +207,29 @@ func (r *run) recordLocked() *arcanosv1.Run {
 // detailLocked summarises the run: host counts by state and why a rollout
 // stopped.
 func (r *run) detailLocked() string {
+	states := make(map[string]arcanosv1.HostRunState, len(r.hosts))
+	for id, h := range r.hosts {
+		states[id] = h.state
+	}
+	d := stateCounts(states)
+	if r.stopped != "" {
+		d += "; " + r.stopped
+	}
+	return d
+}
+
+// stateCounts says how many hosts are in each state: "3 host(s): 2
+// finished, 1 failed".
+func stateCounts(hosts map[string]arcanosv1.HostRunState) string {
 	counts := map[string]int{}
-	for _, h := range r.hosts {
-		counts[stateName(h.state)]++
+	for _, st := range hosts {
+		counts[stateName(st)]++
 	}
 	parts := make([]string, 0, len(counts))
 	for _, name := range slices.Sorted(maps.Keys(counts)) {
 		parts = append(parts, fmt.Sprintf("%d %s", counts[name], name))
 	}
-	d := fmt.Sprintf("%d host(s): %s", len(r.hosts), strings.Join(parts, ", "))
-	if r.stopped != "" {
-		d += "; " + r.stopped
-	}
-	return d
+	return fmt.Sprintf("%d host(s): %s", len(hosts), strings.Join(parts, ", "))
 }
 
 // stateName is a state's short lowercase name: finished, offline, ...

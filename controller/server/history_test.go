@@ -245,6 +245,9 @@ func TestRestartKeepsRunsAndMarksUnfinishedOnesInterrupted(t *testing.T) {
 		got.GetRun().GetHosts()["web-1"] != arcanosv1.HostRunState_HOST_RUN_STATE_FINISHED {
 		t.Fatalf("after the re-sent result: %v %v, want it stored and web-1 finished", got, err)
 	}
+	if d := got.GetRun().GetDetail(); !strings.Contains(d, "interrupted") || !strings.Contains(d, "1 host(s): 1 finished") {
+		t.Errorf("run detail after the re-sent result %q, want it interrupted and counting web-1 finished", d)
+	}
 }
 
 func TestScheduledRunMarksOfflineHostsMissed(t *testing.T) {
