@@ -33,7 +33,7 @@ func fleetFake() *fakeControl {
 				Verdict: arcanosv1.Verdict_VERDICT_UNAUTHORIZED}},
 			{Host: "web-1", Phase: "detect", Change: "new", Finding: &arcanosv1.Finding{Kind: "process", Subject: "xmrig",
 				Verdict: arcanosv1.Verdict_VERDICT_UNAUTHORIZED, Reason: "not in authorizedProcesses"}},
-		}},
+		}, NotCompared: []*arcanosv1.PhaseNotCompared{{Host: "web-1", Phase: "startup", Reason: "skipped in run-42"}}},
 		schedules: []*arcanosv1.Schedule{{Name: "nightly", Cron: "0 3 * * *", DryRun: true, SpreadSeconds: 600,
 			Selector: &arcanosv1.Selector{Hosts: "*"}}},
 	}
@@ -60,7 +60,7 @@ func TestReadCommandsPrintTablesAndProtojson(t *testing.T) {
 			fake.run, &arcanosv1.GetRunResponse{}},
 		{[]string{"runs", "diff", runID},
 			[]string{"drift of run run-42 against run run-41", "web-1\n  + new", "xmrig", "web-2\n  - gone", "@reboot /tmp/x",
-				"1 new, 1 gone on 2 host(s)"},
+				"1 new, 1 gone on 2 host(s)", "not compared (1 phase(s)", "web-1  startup  skipped in run-42"},
 			fake.diff, &arcanosv1.DiffRunsResponse{}},
 		{[]string{"schedules", "list"},
 			[]string{"nightly", "0 3 * * *", "hosts=*", "dry run", "10m0s"},

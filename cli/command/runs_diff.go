@@ -17,12 +17,14 @@ func (a *app) newRunsDiffCmd() *cobra.Command {
 		Long: `Compare the findings of a run with those of an earlier one, host by host:
 "new" findings are in RUN_ID and not in the base, "gone" ones the reverse.
 Findings are the same when host, phase, kind and subject are. The base is
-BASE_RUN_ID, or else the previous run over the same hosts.`,
+BASE_RUN_ID, or else the previous run over the same hosts. Only phases both
+runs completed are compared; the others are listed as not compared, with
+why (skipped, failed, a source that timed out), rather than read as drift.`,
 		Example: `  # What appeared on the fleet since last night's audit?
-  arcanosctl runs diff 01J9Z8X3K2
+  arcanosctl runs diff 20261204T030000Z-5f3a9c21
 
   # Compare two chosen runs, as JSON
-  arcanosctl runs diff 01J9Z8X3K2 01J9Y1AB7Q -o json`,
+  arcanosctl runs diff 20261204T030000Z-5f3a9c21 20261203T030000Z-0b1e44d7 -o json`,
 		Args:              cobra.RangeArgs(1, 2),
 		ValidArgsFunction: a.completeRuns,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -57,6 +59,9 @@ BASE_RUN_ID, or else the previous run over the same hosts.`,
 // writeDiff prints the changes grouped by host: "+ new" and "- gone" lines.
 func writeDiff(a *app, resp *arcanosv1.DiffRunsResponse) error {
 	fmt.Fprintf(a.stdout, "drift of run %s against run %s\n", clean(resp.GetRunId()), dash(resp.GetBaseRunId()))
+	if err := writeNotCompared(a, resp.GetNotCompared()); err != nil {
+		return err
+	}
 	changes := slices.Clone(resp.GetChanges())
 	if len(changes) == 0 {
 		fmt.Fprintln(a.stdout, "no findings new or gone")
@@ -92,5 +97,22 @@ func writeDiff(a *app, resp *arcanosv1.DiffRunsResponse) error {
 		return err
 	}
 	_, err := fmt.Fprintf(a.stdout, "\n%d new, %d gone on %d host(s)\n", added, gone, hosts)
+	return err
+}
+
+// writeNotCompared lists the phases left out of the diff, and why.
+func writeNotCompared(a *app, left []*arcanosv1.PhaseNotCompared) error {
+	if len(left) == 0 {
+		return nil
+	}
+	fmt.Fprintf(a.stdout, "not compared (%d phase(s) one run did not complete):\n", len(left))
+	tw := newTable(a.stdout)
+	for _, l := range left {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", clean(l.GetHost()), clean(l.GetPhase()), clean(l.GetReason()))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintln(a.stdout)
 	return err
 }

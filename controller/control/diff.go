@@ -5,6 +5,7 @@ import (
 	"context"
 	"maps"
 	"slices"
+	"strings"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -53,19 +54,19 @@ func (s *Service) DiffRuns(ctx context.Context, req *arcanosv1.DiffRunsRequest) 
 	}
 
 	var changes []*arcanosv1.FindingChange
+	var skipped []*arcanosv1.PhaseNotCompared
 	for _, host := range slices.Sorted(maps.Keys(now)) {
 		prev, ok := before[host]
 		if !ok {
 			continue
 		}
-		// Only phases both runs ran are compared: a phase missing on one
-		// side is not drift.
-		both, had := phasesIn(now[host]), phasesIn(prev)
-		for p := range both {
-			if !had[p] {
-				delete(both, p)
-			}
+		// Only phases both runs completed are compared: a phase one side
+		// skipped or could not finish is not drift.
+		both, left := comparable(now[host], run.GetRunId(), prev, baseID)
+		for _, l := range left {
+			l.Host = host
 		}
+		skipped = append(skipped, left...)
 		cur := findingsOf(now[host], both)
 		old := findingsOf(prev, both)
 		for k, f := range cur {
@@ -84,7 +85,8 @@ func (s *Service) DiffRuns(ctx context.Context, req *arcanosv1.DiffRunsRequest) 
 			cmp.Compare(a.GetChange(), b.GetChange()), cmp.Compare(a.GetFinding().GetKind(), b.GetFinding().GetKind()),
 			cmp.Compare(a.GetFinding().GetSubject(), b.GetFinding().GetSubject()))
 	})
-	return &arcanosv1.DiffRunsResponse{RunId: run.GetRunId(), BaseRunId: baseID, Changes: changes}, nil
+	return &arcanosv1.DiffRunsResponse{RunId: run.GetRunId(), BaseRunId: baseID, Changes: changes,
+		NotCompared: skipped}, nil
 }
 
 // previousRun finds the newest run started before run over the same hosts.
@@ -136,13 +138,61 @@ func findingsOf(r *arcanosv1.RunResult, phases map[string]bool) map[findingKey]*
 	return out
 }
 
-// phasesIn is the set of phases a result holds.
-func phasesIn(r *arcanosv1.RunResult) map[string]bool {
-	out := map[string]bool{}
+// comparable returns the phases both results completed, and the phases
+// either holds that the other did not, or that one did not complete, with
+// why.
+func comparable(cur *arcanosv1.RunResult, curID string, prev *arcanosv1.RunResult, prevID string,
+) (map[string]bool, []*arcanosv1.PhaseNotCompared) {
+	a, b := phaseStates(cur), phaseStates(prev)
+	both := map[string]bool{}
+	var left []*arcanosv1.PhaseNotCompared
+	for _, name := range slices.Sorted(maps.Keys(a)) {
+		why, ok := a[name], true
+		prevWhy, had := b[name]
+		switch {
+		case !had:
+			why, ok = "not run in "+prevID, false
+		case why != "":
+			why, ok = why+" in "+curID, false
+		case prevWhy != "":
+			why, ok = prevWhy+" in "+prevID, false
+		}
+		if ok {
+			both[name] = true
+		} else {
+			left = append(left, &arcanosv1.PhaseNotCompared{Phase: name, Reason: why})
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(b)) {
+		if _, ok := a[name]; !ok {
+			left = append(left, &arcanosv1.PhaseNotCompared{Phase: name, Reason: "not run in " + curID})
+		}
+	}
+	return both, left
+}
+
+// phaseStates maps each phase of a result to "" when it completed, else to
+// what it did not complete: its status, or a source that failed.
+func phaseStates(r *arcanosv1.RunResult) map[string]string {
+	out := map[string]string{}
 	for _, p := range r.GetPhases() {
-		out[p.GetName()] = true
+		out[p.GetName()] = incomplete(p)
 	}
 	return out
+}
+
+func incomplete(p *arcanosv1.PhaseResult) string {
+	if st := p.GetStatus(); st != arcanosv1.PhaseStatus_PHASE_STATUS_OK {
+		return strings.ToLower(strings.TrimPrefix(st.String(), "PHASE_STATUS_"))
+	}
+	for _, src := range p.GetSources() {
+		switch src.GetStatus() {
+		case arcanosv1.PhaseStatus_PHASE_STATUS_FAILED, arcanosv1.PhaseStatus_PHASE_STATUS_TIMED_OUT:
+			return "source " + src.GetName() + " " +
+				strings.ToLower(strings.TrimPrefix(src.GetStatus().String(), "PHASE_STATUS_"))
+		}
+	}
+	return ""
 }
 
 // samePhases compares two runs' phase lists; an empty list means all phases.

@@ -1008,10 +1008,14 @@ func (x *FindingChange) GetFinding() *Finding {
 }
 
 type DiffRunsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	RunId         string                 `protobuf:"bytes,1,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
-	BaseRunId     string                 `protobuf:"bytes,2,opt,name=base_run_id,json=baseRunId,proto3" json:"base_run_id,omitempty"`
-	Changes       []*FindingChange       `protobuf:"bytes,3,rep,name=changes,proto3" json:"changes,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	RunId     string                 `protobuf:"bytes,1,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
+	BaseRunId string                 `protobuf:"bytes,2,opt,name=base_run_id,json=baseRunId,proto3" json:"base_run_id,omitempty"`
+	Changes   []*FindingChange       `protobuf:"bytes,3,rep,name=changes,proto3" json:"changes,omitempty"`
+	// not_compared lists the phases of hosts in both runs that one run did
+	// not complete (skipped, failed, timed out, or a source that failed):
+	// their findings are left out rather than reported as gone or new.
+	NotCompared   []*PhaseNotCompared `protobuf:"bytes,4,rep,name=not_compared,json=notCompared,proto3" json:"not_compared,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1067,6 +1071,74 @@ func (x *DiffRunsResponse) GetChanges() []*FindingChange {
 	return nil
 }
 
+func (x *DiffRunsResponse) GetNotCompared() []*PhaseNotCompared {
+	if x != nil {
+		return x.NotCompared
+	}
+	return nil
+}
+
+// PhaseNotCompared is a host's phase left out of a diff, and why.
+type PhaseNotCompared struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Host          string                 `protobuf:"bytes,1,opt,name=host,proto3" json:"host,omitempty"`
+	Phase         string                 `protobuf:"bytes,2,opt,name=phase,proto3" json:"phase,omitempty"`
+	Reason        string                 `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PhaseNotCompared) Reset() {
+	*x = PhaseNotCompared{}
+	mi := &file_arcanos_v1_control_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PhaseNotCompared) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PhaseNotCompared) ProtoMessage() {}
+
+func (x *PhaseNotCompared) ProtoReflect() protoreflect.Message {
+	mi := &file_arcanos_v1_control_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PhaseNotCompared.ProtoReflect.Descriptor instead.
+func (*PhaseNotCompared) Descriptor() ([]byte, []int) {
+	return file_arcanos_v1_control_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *PhaseNotCompared) GetHost() string {
+	if x != nil {
+		return x.Host
+	}
+	return ""
+}
+
+func (x *PhaseNotCompared) GetPhase() string {
+	if x != nil {
+		return x.Phase
+	}
+	return ""
+}
+
+func (x *PhaseNotCompared) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 // AllowlistVersion is one stored version of the central allowlist.
 type AllowlistVersion struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
@@ -1083,7 +1155,7 @@ type AllowlistVersion struct {
 
 func (x *AllowlistVersion) Reset() {
 	*x = AllowlistVersion{}
-	mi := &file_arcanos_v1_control_proto_msgTypes[15]
+	mi := &file_arcanos_v1_control_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1095,7 +1167,7 @@ func (x *AllowlistVersion) String() string {
 func (*AllowlistVersion) ProtoMessage() {}
 
 func (x *AllowlistVersion) ProtoReflect() protoreflect.Message {
-	mi := &file_arcanos_v1_control_proto_msgTypes[15]
+	mi := &file_arcanos_v1_control_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1108,7 +1180,7 @@ func (x *AllowlistVersion) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AllowlistVersion.ProtoReflect.Descriptor instead.
 func (*AllowlistVersion) Descriptor() ([]byte, []int) {
-	return file_arcanos_v1_control_proto_rawDescGZIP(), []int{15}
+	return file_arcanos_v1_control_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *AllowlistVersion) GetVersion() int64 {
@@ -1154,7 +1226,7 @@ type GetAllowlistRequest struct {
 
 func (x *GetAllowlistRequest) Reset() {
 	*x = GetAllowlistRequest{}
-	mi := &file_arcanos_v1_control_proto_msgTypes[16]
+	mi := &file_arcanos_v1_control_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1166,7 +1238,7 @@ func (x *GetAllowlistRequest) String() string {
 func (*GetAllowlistRequest) ProtoMessage() {}
 
 func (x *GetAllowlistRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_arcanos_v1_control_proto_msgTypes[16]
+	mi := &file_arcanos_v1_control_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1179,7 +1251,7 @@ func (x *GetAllowlistRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAllowlistRequest.ProtoReflect.Descriptor instead.
 func (*GetAllowlistRequest) Descriptor() ([]byte, []int) {
-	return file_arcanos_v1_control_proto_rawDescGZIP(), []int{16}
+	return file_arcanos_v1_control_proto_rawDescGZIP(), []int{17}
 }
 
 type GetAllowlistResponse struct {
@@ -1191,7 +1263,7 @@ type GetAllowlistResponse struct {
 
 func (x *GetAllowlistResponse) Reset() {
 	*x = GetAllowlistResponse{}
-	mi := &file_arcanos_v1_control_proto_msgTypes[17]
+	mi := &file_arcanos_v1_control_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1203,7 +1275,7 @@ func (x *GetAllowlistResponse) String() string {
 func (*GetAllowlistResponse) ProtoMessage() {}
 
 func (x *GetAllowlistResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_arcanos_v1_control_proto_msgTypes[17]
+	mi := &file_arcanos_v1_control_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1216,7 +1288,7 @@ func (x *GetAllowlistResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAllowlistResponse.ProtoReflect.Descriptor instead.
 func (*GetAllowlistResponse) Descriptor() ([]byte, []int) {
-	return file_arcanos_v1_control_proto_rawDescGZIP(), []int{17}
+	return file_arcanos_v1_control_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GetAllowlistResponse) GetCurrent() *AllowlistVersion {
@@ -1237,7 +1309,7 @@ type SetAllowlistRequest struct {
 
 func (x *SetAllowlistRequest) Reset() {
 	*x = SetAllowlistRequest{}
-	mi := &file_arcanos_v1_control_proto_msgTypes[18]
+	mi := &file_arcanos_v1_control_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1249,7 +1321,7 @@ func (x *SetAllowlistRequest) String() string {
 func (*SetAllowlistRequest) ProtoMessage() {}
 
 func (x *SetAllowlistRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_arcanos_v1_control_proto_msgTypes[18]
+	mi := &file_arcanos_v1_control_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1262,7 +1334,7 @@ func (x *SetAllowlistRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetAllowlistRequest.ProtoReflect.Descriptor instead.
 func (*SetAllowlistRequest) Descriptor() ([]byte, []int) {
-	return file_arcanos_v1_control_proto_rawDescGZIP(), []int{18}
+	return file_arcanos_v1_control_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *SetAllowlistRequest) GetDocument() []byte {
@@ -1295,7 +1367,7 @@ type SetAllowlistResponse struct {
 
 func (x *SetAllowlistResponse) Reset() {
 	*x = SetAllowlistResponse{}
-	mi := &file_arcanos_v1_control_proto_msgTypes[19]
+	mi := &file_arcanos_v1_control_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1307,7 +1379,7 @@ func (x *SetAllowlistResponse) String() string {
 func (*SetAllowlistResponse) ProtoMessage() {}
 
 func (x *SetAllowlistResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_arcanos_v1_control_proto_msgTypes[19]
+	mi := &file_arcanos_v1_control_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1320,7 +1392,7 @@ func (x *SetAllowlistResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetAllowlistResponse.ProtoReflect.Descriptor instead.
 func (*SetAllowlistResponse) Descriptor() ([]byte, []int) {
-	return file_arcanos_v1_control_proto_rawDescGZIP(), []int{19}
+	return file_arcanos_v1_control_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *SetAllowlistResponse) GetCurrent() *AllowlistVersion {
@@ -1339,7 +1411,7 @@ type AllowlistHistoryRequest struct {
 
 func (x *AllowlistHistoryRequest) Reset() {
 	*x = AllowlistHistoryRequest{}
-	mi := &file_arcanos_v1_control_proto_msgTypes[20]
+	mi := &file_arcanos_v1_control_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1351,7 +1423,7 @@ func (x *AllowlistHistoryRequest) String() string {
 func (*AllowlistHistoryRequest) ProtoMessage() {}
 
 func (x *AllowlistHistoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_arcanos_v1_control_proto_msgTypes[20]
+	mi := &file_arcanos_v1_control_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1364,7 +1436,7 @@ func (x *AllowlistHistoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AllowlistHistoryRequest.ProtoReflect.Descriptor instead.
 func (*AllowlistHistoryRequest) Descriptor() ([]byte, []int) {
-	return file_arcanos_v1_control_proto_rawDescGZIP(), []int{20}
+	return file_arcanos_v1_control_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *AllowlistHistoryRequest) GetLimit() int32 {
@@ -1383,7 +1455,7 @@ type AllowlistHistoryResponse struct {
 
 func (x *AllowlistHistoryResponse) Reset() {
 	*x = AllowlistHistoryResponse{}
-	mi := &file_arcanos_v1_control_proto_msgTypes[21]
+	mi := &file_arcanos_v1_control_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1395,7 +1467,7 @@ func (x *AllowlistHistoryResponse) String() string {
 func (*AllowlistHistoryResponse) ProtoMessage() {}
 
 func (x *AllowlistHistoryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_arcanos_v1_control_proto_msgTypes[21]
+	mi := &file_arcanos_v1_control_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1408,7 +1480,7 @@ func (x *AllowlistHistoryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AllowlistHistoryResponse.ProtoReflect.Descriptor instead.
 func (*AllowlistHistoryResponse) Descriptor() ([]byte, []int) {
-	return file_arcanos_v1_control_proto_rawDescGZIP(), []int{21}
+	return file_arcanos_v1_control_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *AllowlistHistoryResponse) GetVersions() []*AllowlistVersion {
@@ -1430,7 +1502,7 @@ type CreateEnrollmentTokenRequest struct {
 
 func (x *CreateEnrollmentTokenRequest) Reset() {
 	*x = CreateEnrollmentTokenRequest{}
-	mi := &file_arcanos_v1_control_proto_msgTypes[22]
+	mi := &file_arcanos_v1_control_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1442,7 +1514,7 @@ func (x *CreateEnrollmentTokenRequest) String() string {
 func (*CreateEnrollmentTokenRequest) ProtoMessage() {}
 
 func (x *CreateEnrollmentTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_arcanos_v1_control_proto_msgTypes[22]
+	mi := &file_arcanos_v1_control_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1455,7 +1527,7 @@ func (x *CreateEnrollmentTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateEnrollmentTokenRequest.ProtoReflect.Descriptor instead.
 func (*CreateEnrollmentTokenRequest) Descriptor() ([]byte, []int) {
-	return file_arcanos_v1_control_proto_rawDescGZIP(), []int{22}
+	return file_arcanos_v1_control_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *CreateEnrollmentTokenRequest) GetTtlSeconds() int32 {
@@ -1485,7 +1557,7 @@ type CreateEnrollmentTokenResponse struct {
 
 func (x *CreateEnrollmentTokenResponse) Reset() {
 	*x = CreateEnrollmentTokenResponse{}
-	mi := &file_arcanos_v1_control_proto_msgTypes[23]
+	mi := &file_arcanos_v1_control_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1497,7 +1569,7 @@ func (x *CreateEnrollmentTokenResponse) String() string {
 func (*CreateEnrollmentTokenResponse) ProtoMessage() {}
 
 func (x *CreateEnrollmentTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_arcanos_v1_control_proto_msgTypes[23]
+	mi := &file_arcanos_v1_control_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1510,7 +1582,7 @@ func (x *CreateEnrollmentTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateEnrollmentTokenResponse.ProtoReflect.Descriptor instead.
 func (*CreateEnrollmentTokenResponse) Descriptor() ([]byte, []int) {
-	return file_arcanos_v1_control_proto_rawDescGZIP(), []int{23}
+	return file_arcanos_v1_control_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *CreateEnrollmentTokenResponse) GetToken() string {
@@ -1550,7 +1622,7 @@ type Schedule struct {
 
 func (x *Schedule) Reset() {
 	*x = Schedule{}
-	mi := &file_arcanos_v1_control_proto_msgTypes[24]
+	mi := &file_arcanos_v1_control_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1562,7 +1634,7 @@ func (x *Schedule) String() string {
 func (*Schedule) ProtoMessage() {}
 
 func (x *Schedule) ProtoReflect() protoreflect.Message {
-	mi := &file_arcanos_v1_control_proto_msgTypes[24]
+	mi := &file_arcanos_v1_control_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1575,7 +1647,7 @@ func (x *Schedule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Schedule.ProtoReflect.Descriptor instead.
 func (*Schedule) Descriptor() ([]byte, []int) {
-	return file_arcanos_v1_control_proto_rawDescGZIP(), []int{24}
+	return file_arcanos_v1_control_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *Schedule) GetName() string {
@@ -1628,7 +1700,7 @@ type ListSchedulesRequest struct {
 
 func (x *ListSchedulesRequest) Reset() {
 	*x = ListSchedulesRequest{}
-	mi := &file_arcanos_v1_control_proto_msgTypes[25]
+	mi := &file_arcanos_v1_control_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1640,7 +1712,7 @@ func (x *ListSchedulesRequest) String() string {
 func (*ListSchedulesRequest) ProtoMessage() {}
 
 func (x *ListSchedulesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_arcanos_v1_control_proto_msgTypes[25]
+	mi := &file_arcanos_v1_control_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1653,7 +1725,7 @@ func (x *ListSchedulesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSchedulesRequest.ProtoReflect.Descriptor instead.
 func (*ListSchedulesRequest) Descriptor() ([]byte, []int) {
-	return file_arcanos_v1_control_proto_rawDescGZIP(), []int{25}
+	return file_arcanos_v1_control_proto_rawDescGZIP(), []int{26}
 }
 
 type ListSchedulesResponse struct {
@@ -1665,7 +1737,7 @@ type ListSchedulesResponse struct {
 
 func (x *ListSchedulesResponse) Reset() {
 	*x = ListSchedulesResponse{}
-	mi := &file_arcanos_v1_control_proto_msgTypes[26]
+	mi := &file_arcanos_v1_control_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1677,7 +1749,7 @@ func (x *ListSchedulesResponse) String() string {
 func (*ListSchedulesResponse) ProtoMessage() {}
 
 func (x *ListSchedulesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_arcanos_v1_control_proto_msgTypes[26]
+	mi := &file_arcanos_v1_control_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1690,7 +1762,7 @@ func (x *ListSchedulesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSchedulesResponse.ProtoReflect.Descriptor instead.
 func (*ListSchedulesResponse) Descriptor() ([]byte, []int) {
-	return file_arcanos_v1_control_proto_rawDescGZIP(), []int{26}
+	return file_arcanos_v1_control_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ListSchedulesResponse) GetSchedules() []*Schedule {
@@ -1785,11 +1857,16 @@ const file_arcanos_v1_control_proto_rawDesc = "" +
 	"\x04host\x18\x01 \x01(\tR\x04host\x12\x14\n" +
 	"\x05phase\x18\x02 \x01(\tR\x05phase\x12\x16\n" +
 	"\x06change\x18\x03 \x01(\tR\x06change\x12-\n" +
-	"\afinding\x18\x04 \x01(\v2\x13.arcanos.v1.FindingR\afinding\"~\n" +
+	"\afinding\x18\x04 \x01(\v2\x13.arcanos.v1.FindingR\afinding\"\xbf\x01\n" +
 	"\x10DiffRunsResponse\x12\x15\n" +
 	"\x06run_id\x18\x01 \x01(\tR\x05runId\x12\x1e\n" +
 	"\vbase_run_id\x18\x02 \x01(\tR\tbaseRunId\x123\n" +
-	"\achanges\x18\x03 \x03(\v2\x19.arcanos.v1.FindingChangeR\achanges\"\xbc\x01\n" +
+	"\achanges\x18\x03 \x03(\v2\x19.arcanos.v1.FindingChangeR\achanges\x12?\n" +
+	"\fnot_compared\x18\x04 \x03(\v2\x1c.arcanos.v1.PhaseNotComparedR\vnotCompared\"T\n" +
+	"\x10PhaseNotCompared\x12\x12\n" +
+	"\x04host\x18\x01 \x01(\tR\x04host\x12\x14\n" +
+	"\x05phase\x18\x02 \x01(\tR\x05phase\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"\xbc\x01\n" +
 	"\x10AllowlistVersion\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\x03R\aversion\x12\x1a\n" +
 	"\bdocument\x18\x02 \x01(\fR\bdocument\x12\x1d\n" +
@@ -1867,7 +1944,7 @@ func file_arcanos_v1_control_proto_rawDescGZIP() []byte {
 }
 
 var file_arcanos_v1_control_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_arcanos_v1_control_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
+var file_arcanos_v1_control_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
 var file_arcanos_v1_control_proto_goTypes = []any{
 	(HostRunState)(0),                     // 0: arcanos.v1.HostRunState
 	(*Selector)(nil),                      // 1: arcanos.v1.Selector
@@ -1885,83 +1962,85 @@ var file_arcanos_v1_control_proto_goTypes = []any{
 	(*DiffRunsRequest)(nil),               // 13: arcanos.v1.DiffRunsRequest
 	(*FindingChange)(nil),                 // 14: arcanos.v1.FindingChange
 	(*DiffRunsResponse)(nil),              // 15: arcanos.v1.DiffRunsResponse
-	(*AllowlistVersion)(nil),              // 16: arcanos.v1.AllowlistVersion
-	(*GetAllowlistRequest)(nil),           // 17: arcanos.v1.GetAllowlistRequest
-	(*GetAllowlistResponse)(nil),          // 18: arcanos.v1.GetAllowlistResponse
-	(*SetAllowlistRequest)(nil),           // 19: arcanos.v1.SetAllowlistRequest
-	(*SetAllowlistResponse)(nil),          // 20: arcanos.v1.SetAllowlistResponse
-	(*AllowlistHistoryRequest)(nil),       // 21: arcanos.v1.AllowlistHistoryRequest
-	(*AllowlistHistoryResponse)(nil),      // 22: arcanos.v1.AllowlistHistoryResponse
-	(*CreateEnrollmentTokenRequest)(nil),  // 23: arcanos.v1.CreateEnrollmentTokenRequest
-	(*CreateEnrollmentTokenResponse)(nil), // 24: arcanos.v1.CreateEnrollmentTokenResponse
-	(*Schedule)(nil),                      // 25: arcanos.v1.Schedule
-	(*ListSchedulesRequest)(nil),          // 26: arcanos.v1.ListSchedulesRequest
-	(*ListSchedulesResponse)(nil),         // 27: arcanos.v1.ListSchedulesResponse
-	nil,                                   // 28: arcanos.v1.Selector.LabelsEntry
-	nil,                                   // 29: arcanos.v1.Host.LabelsEntry
-	nil,                                   // 30: arcanos.v1.Run.HostsEntry
-	nil,                                   // 31: arcanos.v1.GetRunResponse.HostDetailsEntry
-	(*PhaseResult)(nil),                   // 32: arcanos.v1.PhaseResult
-	(*RunResult)(nil),                     // 33: arcanos.v1.RunResult
-	(*timestamppb.Timestamp)(nil),         // 34: google.protobuf.Timestamp
-	(*Finding)(nil),                       // 35: arcanos.v1.Finding
+	(*PhaseNotCompared)(nil),              // 16: arcanos.v1.PhaseNotCompared
+	(*AllowlistVersion)(nil),              // 17: arcanos.v1.AllowlistVersion
+	(*GetAllowlistRequest)(nil),           // 18: arcanos.v1.GetAllowlistRequest
+	(*GetAllowlistResponse)(nil),          // 19: arcanos.v1.GetAllowlistResponse
+	(*SetAllowlistRequest)(nil),           // 20: arcanos.v1.SetAllowlistRequest
+	(*SetAllowlistResponse)(nil),          // 21: arcanos.v1.SetAllowlistResponse
+	(*AllowlistHistoryRequest)(nil),       // 22: arcanos.v1.AllowlistHistoryRequest
+	(*AllowlistHistoryResponse)(nil),      // 23: arcanos.v1.AllowlistHistoryResponse
+	(*CreateEnrollmentTokenRequest)(nil),  // 24: arcanos.v1.CreateEnrollmentTokenRequest
+	(*CreateEnrollmentTokenResponse)(nil), // 25: arcanos.v1.CreateEnrollmentTokenResponse
+	(*Schedule)(nil),                      // 26: arcanos.v1.Schedule
+	(*ListSchedulesRequest)(nil),          // 27: arcanos.v1.ListSchedulesRequest
+	(*ListSchedulesResponse)(nil),         // 28: arcanos.v1.ListSchedulesResponse
+	nil,                                   // 29: arcanos.v1.Selector.LabelsEntry
+	nil,                                   // 30: arcanos.v1.Host.LabelsEntry
+	nil,                                   // 31: arcanos.v1.Run.HostsEntry
+	nil,                                   // 32: arcanos.v1.GetRunResponse.HostDetailsEntry
+	(*PhaseResult)(nil),                   // 33: arcanos.v1.PhaseResult
+	(*RunResult)(nil),                     // 34: arcanos.v1.RunResult
+	(*timestamppb.Timestamp)(nil),         // 35: google.protobuf.Timestamp
+	(*Finding)(nil),                       // 36: arcanos.v1.Finding
 }
 var file_arcanos_v1_control_proto_depIdxs = []int32{
-	28, // 0: arcanos.v1.Selector.labels:type_name -> arcanos.v1.Selector.LabelsEntry
+	29, // 0: arcanos.v1.Selector.labels:type_name -> arcanos.v1.Selector.LabelsEntry
 	1,  // 1: arcanos.v1.StartPurgeRequest.selector:type_name -> arcanos.v1.Selector
 	4,  // 2: arcanos.v1.StartPurgeResponse.event:type_name -> arcanos.v1.PurgeEvent
 	0,  // 3: arcanos.v1.PurgeEvent.state:type_name -> arcanos.v1.HostRunState
-	32, // 4: arcanos.v1.PurgeEvent.phase:type_name -> arcanos.v1.PhaseResult
-	33, // 5: arcanos.v1.PurgeEvent.result:type_name -> arcanos.v1.RunResult
-	34, // 6: arcanos.v1.PurgeEvent.at:type_name -> google.protobuf.Timestamp
-	29, // 7: arcanos.v1.Host.labels:type_name -> arcanos.v1.Host.LabelsEntry
-	34, // 8: arcanos.v1.Host.last_seen:type_name -> google.protobuf.Timestamp
+	33, // 4: arcanos.v1.PurgeEvent.phase:type_name -> arcanos.v1.PhaseResult
+	34, // 5: arcanos.v1.PurgeEvent.result:type_name -> arcanos.v1.RunResult
+	35, // 6: arcanos.v1.PurgeEvent.at:type_name -> google.protobuf.Timestamp
+	30, // 7: arcanos.v1.Host.labels:type_name -> arcanos.v1.Host.LabelsEntry
+	35, // 8: arcanos.v1.Host.last_seen:type_name -> google.protobuf.Timestamp
 	1,  // 9: arcanos.v1.ListHostsRequest.selector:type_name -> arcanos.v1.Selector
 	5,  // 10: arcanos.v1.ListHostsResponse.hosts:type_name -> arcanos.v1.Host
-	34, // 11: arcanos.v1.Run.started_at:type_name -> google.protobuf.Timestamp
-	34, // 12: arcanos.v1.Run.finished_at:type_name -> google.protobuf.Timestamp
+	35, // 11: arcanos.v1.Run.started_at:type_name -> google.protobuf.Timestamp
+	35, // 12: arcanos.v1.Run.finished_at:type_name -> google.protobuf.Timestamp
 	1,  // 13: arcanos.v1.Run.selector:type_name -> arcanos.v1.Selector
-	30, // 14: arcanos.v1.Run.hosts:type_name -> arcanos.v1.Run.HostsEntry
+	31, // 14: arcanos.v1.Run.hosts:type_name -> arcanos.v1.Run.HostsEntry
 	8,  // 15: arcanos.v1.ListRunsResponse.runs:type_name -> arcanos.v1.Run
 	8,  // 16: arcanos.v1.GetRunResponse.run:type_name -> arcanos.v1.Run
-	33, // 17: arcanos.v1.GetRunResponse.results:type_name -> arcanos.v1.RunResult
-	31, // 18: arcanos.v1.GetRunResponse.host_details:type_name -> arcanos.v1.GetRunResponse.HostDetailsEntry
-	35, // 19: arcanos.v1.FindingChange.finding:type_name -> arcanos.v1.Finding
+	34, // 17: arcanos.v1.GetRunResponse.results:type_name -> arcanos.v1.RunResult
+	32, // 18: arcanos.v1.GetRunResponse.host_details:type_name -> arcanos.v1.GetRunResponse.HostDetailsEntry
+	36, // 19: arcanos.v1.FindingChange.finding:type_name -> arcanos.v1.Finding
 	14, // 20: arcanos.v1.DiffRunsResponse.changes:type_name -> arcanos.v1.FindingChange
-	34, // 21: arcanos.v1.AllowlistVersion.changed_at:type_name -> google.protobuf.Timestamp
-	16, // 22: arcanos.v1.GetAllowlistResponse.current:type_name -> arcanos.v1.AllowlistVersion
-	16, // 23: arcanos.v1.SetAllowlistResponse.current:type_name -> arcanos.v1.AllowlistVersion
-	16, // 24: arcanos.v1.AllowlistHistoryResponse.versions:type_name -> arcanos.v1.AllowlistVersion
-	34, // 25: arcanos.v1.CreateEnrollmentTokenResponse.expires_at:type_name -> google.protobuf.Timestamp
-	1,  // 26: arcanos.v1.Schedule.selector:type_name -> arcanos.v1.Selector
-	34, // 27: arcanos.v1.Schedule.next_run:type_name -> google.protobuf.Timestamp
-	25, // 28: arcanos.v1.ListSchedulesResponse.schedules:type_name -> arcanos.v1.Schedule
-	0,  // 29: arcanos.v1.Run.HostsEntry.value:type_name -> arcanos.v1.HostRunState
-	2,  // 30: arcanos.v1.ControlService.StartPurge:input_type -> arcanos.v1.StartPurgeRequest
-	6,  // 31: arcanos.v1.ControlService.ListHosts:input_type -> arcanos.v1.ListHostsRequest
-	9,  // 32: arcanos.v1.ControlService.ListRuns:input_type -> arcanos.v1.ListRunsRequest
-	11, // 33: arcanos.v1.ControlService.GetRun:input_type -> arcanos.v1.GetRunRequest
-	13, // 34: arcanos.v1.ControlService.DiffRuns:input_type -> arcanos.v1.DiffRunsRequest
-	17, // 35: arcanos.v1.ControlService.GetAllowlist:input_type -> arcanos.v1.GetAllowlistRequest
-	19, // 36: arcanos.v1.ControlService.SetAllowlist:input_type -> arcanos.v1.SetAllowlistRequest
-	21, // 37: arcanos.v1.ControlService.AllowlistHistory:input_type -> arcanos.v1.AllowlistHistoryRequest
-	23, // 38: arcanos.v1.ControlService.CreateEnrollmentToken:input_type -> arcanos.v1.CreateEnrollmentTokenRequest
-	26, // 39: arcanos.v1.ControlService.ListSchedules:input_type -> arcanos.v1.ListSchedulesRequest
-	3,  // 40: arcanos.v1.ControlService.StartPurge:output_type -> arcanos.v1.StartPurgeResponse
-	7,  // 41: arcanos.v1.ControlService.ListHosts:output_type -> arcanos.v1.ListHostsResponse
-	10, // 42: arcanos.v1.ControlService.ListRuns:output_type -> arcanos.v1.ListRunsResponse
-	12, // 43: arcanos.v1.ControlService.GetRun:output_type -> arcanos.v1.GetRunResponse
-	15, // 44: arcanos.v1.ControlService.DiffRuns:output_type -> arcanos.v1.DiffRunsResponse
-	18, // 45: arcanos.v1.ControlService.GetAllowlist:output_type -> arcanos.v1.GetAllowlistResponse
-	20, // 46: arcanos.v1.ControlService.SetAllowlist:output_type -> arcanos.v1.SetAllowlistResponse
-	22, // 47: arcanos.v1.ControlService.AllowlistHistory:output_type -> arcanos.v1.AllowlistHistoryResponse
-	24, // 48: arcanos.v1.ControlService.CreateEnrollmentToken:output_type -> arcanos.v1.CreateEnrollmentTokenResponse
-	27, // 49: arcanos.v1.ControlService.ListSchedules:output_type -> arcanos.v1.ListSchedulesResponse
-	40, // [40:50] is the sub-list for method output_type
-	30, // [30:40] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	16, // 21: arcanos.v1.DiffRunsResponse.not_compared:type_name -> arcanos.v1.PhaseNotCompared
+	35, // 22: arcanos.v1.AllowlistVersion.changed_at:type_name -> google.protobuf.Timestamp
+	17, // 23: arcanos.v1.GetAllowlistResponse.current:type_name -> arcanos.v1.AllowlistVersion
+	17, // 24: arcanos.v1.SetAllowlistResponse.current:type_name -> arcanos.v1.AllowlistVersion
+	17, // 25: arcanos.v1.AllowlistHistoryResponse.versions:type_name -> arcanos.v1.AllowlistVersion
+	35, // 26: arcanos.v1.CreateEnrollmentTokenResponse.expires_at:type_name -> google.protobuf.Timestamp
+	1,  // 27: arcanos.v1.Schedule.selector:type_name -> arcanos.v1.Selector
+	35, // 28: arcanos.v1.Schedule.next_run:type_name -> google.protobuf.Timestamp
+	26, // 29: arcanos.v1.ListSchedulesResponse.schedules:type_name -> arcanos.v1.Schedule
+	0,  // 30: arcanos.v1.Run.HostsEntry.value:type_name -> arcanos.v1.HostRunState
+	2,  // 31: arcanos.v1.ControlService.StartPurge:input_type -> arcanos.v1.StartPurgeRequest
+	6,  // 32: arcanos.v1.ControlService.ListHosts:input_type -> arcanos.v1.ListHostsRequest
+	9,  // 33: arcanos.v1.ControlService.ListRuns:input_type -> arcanos.v1.ListRunsRequest
+	11, // 34: arcanos.v1.ControlService.GetRun:input_type -> arcanos.v1.GetRunRequest
+	13, // 35: arcanos.v1.ControlService.DiffRuns:input_type -> arcanos.v1.DiffRunsRequest
+	18, // 36: arcanos.v1.ControlService.GetAllowlist:input_type -> arcanos.v1.GetAllowlistRequest
+	20, // 37: arcanos.v1.ControlService.SetAllowlist:input_type -> arcanos.v1.SetAllowlistRequest
+	22, // 38: arcanos.v1.ControlService.AllowlistHistory:input_type -> arcanos.v1.AllowlistHistoryRequest
+	24, // 39: arcanos.v1.ControlService.CreateEnrollmentToken:input_type -> arcanos.v1.CreateEnrollmentTokenRequest
+	27, // 40: arcanos.v1.ControlService.ListSchedules:input_type -> arcanos.v1.ListSchedulesRequest
+	3,  // 41: arcanos.v1.ControlService.StartPurge:output_type -> arcanos.v1.StartPurgeResponse
+	7,  // 42: arcanos.v1.ControlService.ListHosts:output_type -> arcanos.v1.ListHostsResponse
+	10, // 43: arcanos.v1.ControlService.ListRuns:output_type -> arcanos.v1.ListRunsResponse
+	12, // 44: arcanos.v1.ControlService.GetRun:output_type -> arcanos.v1.GetRunResponse
+	15, // 45: arcanos.v1.ControlService.DiffRuns:output_type -> arcanos.v1.DiffRunsResponse
+	19, // 46: arcanos.v1.ControlService.GetAllowlist:output_type -> arcanos.v1.GetAllowlistResponse
+	21, // 47: arcanos.v1.ControlService.SetAllowlist:output_type -> arcanos.v1.SetAllowlistResponse
+	23, // 48: arcanos.v1.ControlService.AllowlistHistory:output_type -> arcanos.v1.AllowlistHistoryResponse
+	25, // 49: arcanos.v1.ControlService.CreateEnrollmentToken:output_type -> arcanos.v1.CreateEnrollmentTokenResponse
+	28, // 50: arcanos.v1.ControlService.ListSchedules:output_type -> arcanos.v1.ListSchedulesResponse
+	41, // [41:51] is the sub-list for method output_type
+	31, // [31:41] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_arcanos_v1_control_proto_init() }
@@ -1976,7 +2055,7 @@ func file_arcanos_v1_control_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_arcanos_v1_control_proto_rawDesc), len(file_arcanos_v1_control_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   31,
+			NumMessages:   32,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
