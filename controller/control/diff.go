@@ -3,6 +3,7 @@ package control
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -32,7 +33,7 @@ func (s *Service) DiffRuns(ctx context.Context, req *arcanosv1.DiffRunsRequest) 
 	}
 	run, err := s.opts.Store.GetRun(ctx, req.GetRunId())
 	if err != nil {
-		return nil, storeStatus(err, "get run "+req.GetRunId())
+		return nil, runStatus(err, req.GetRunId())
 	}
 
 	baseID := req.GetBaseRunId()
@@ -41,7 +42,7 @@ func (s *Service) DiffRuns(ctx context.Context, req *arcanosv1.DiffRunsRequest) 
 			return nil, err
 		}
 	} else if _, err := s.opts.Store.GetRun(ctx, baseID); err != nil {
-		return nil, storeStatus(err, "get base run "+baseID)
+		return nil, runStatus(err, baseID)
 	}
 
 	now, err := s.resultsByHost(ctx, run.GetRunId())
@@ -107,8 +108,8 @@ func (s *Service) previousRun(ctx context.Context, run *arcanosv1.Run) (string, 
 		}
 	}
 	return "", status.Errorf(codes.FailedPrecondition,
-		"no run before %s covers the same %d hosts and phases; name the base run: arcanosctl runs diff %s BASE",
-		run.GetRunId(), len(hosts), run.GetRunId())
+		"no run before %s covers the same %s and phases; name the base run: arcanosctl runs diff %s BASE",
+		run.GetRunId(), plural(len(hosts), "host"), run.GetRunId())
 }
 
 func (s *Service) resultsByHost(ctx context.Context, runID string) (map[string]*arcanosv1.RunResult, error) {
@@ -204,4 +205,12 @@ func samePhases(a, b []string) bool {
 		return slices.Sorted(slices.Values(p))
 	}
 	return slices.Equal(norm(a), norm(b))
+}
+
+// plural says "1 host" or "3 hosts".
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }

@@ -39,7 +39,7 @@ func (s *Service) GetRun(ctx context.Context, req *arcanosv1.GetRunRequest) (*ar
 	if run == nil {
 		var err error
 		if run, err = s.opts.Store.GetRun(ctx, req.GetRunId()); err != nil {
-			return nil, storeStatus(err, "get run "+req.GetRunId())
+			return nil, runStatus(err, req.GetRunId())
 		}
 	}
 	results, err := s.opts.Store.Results(ctx, req.GetRunId())

@@ -74,6 +74,16 @@ func storeStatus(err error, what string) error {
 	return status.Errorf(codes.Internal, "%s: %v", what, err)
 }
 
+// runStatus is storeStatus for reading run runID: a run that is not there
+// is named once, with where to find the runs kept.
+func runStatus(err error, runID string) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return status.Errorf(codes.NotFound, "no run %q (pruned, or never started); "+
+			"arcanosctl runs list shows the runs kept", runID)
+	}
+	return storeStatus(err, "get run "+runID)
+}
+
 // limit turns a request's limit into one the store is given: def when
 // unset, never more than max.
 func limit(n int32, def, max int) int {

@@ -250,3 +250,17 @@ func setAllowlist(t *testing.T, f *fixture, doc string, expected int64) *arcanos
 	}
 	return resp.GetCurrent()
 }
+
+func TestUnknownRunIsNamedOnceWithWhereToLook(t *testing.T) {
+	f := start(t, testConfig(t))
+	for name, call := range map[string]func() error{
+		"get":  func() error { _, err := f.op.GetRun(ctx(t), &arcanosv1.GetRunRequest{RunId: "nope"}); return err },
+		"diff": func() error { _, err := f.op.DiffRuns(ctx(t), &arcanosv1.DiffRunsRequest{RunId: "nope"}); return err },
+	} {
+		err := call()
+		msg := status.Convert(err).Message()
+		if status.Code(err) != codes.NotFound || strings.Count(msg, "nope") != 1 || !strings.Contains(msg, "runs list") {
+			t.Errorf("%s of an unknown run: %v, want NotFound naming it once and pointing at runs list", name, err)
+		}
+	}
+}
