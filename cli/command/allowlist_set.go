@@ -13,6 +13,7 @@ import (
 func (a *app) newAllowlistSetCmd() *cobra.Command {
 	var expected int64
 	var comment string
+	var allowEmpty bool
 	cmd := &cobra.Command{
 		Use:   "set FILE",
 		Short: "Validate FILE here, then make it the central allowlist",
@@ -21,7 +22,8 @@ with any problem nothing is sent and the exit code is 2. Then store it as
 the next version of the central allowlist, provided the current version is
 still --expected-version (default: the version current when this command
 starts). When someone else changed it in between, nothing is stored: get
-it again, merge, and set again.`,
+it again, merge, and set again. An allowlist that authorizes nothing at all
+is refused unless --allow-empty is given.`,
 		Example: `  arcanosctl allowlist set fleet-allowlist.json --comment "allow node on role=web"
 
   # Only if nobody changed it since version 7
@@ -61,7 +63,7 @@ it again, merge, and set again.`,
 			ctx, cancel := c.ctx(cmd.Context())
 			defer cancel()
 			resp, err := c.SetAllowlist(ctx, &arcanosv1.SetAllowlistRequest{
-				Document: f.data, ExpectedVersion: expected, Comment: comment,
+				Document: f.data, ExpectedVersion: expected, Comment: comment, AllowEmpty: allowEmpty,
 			})
 			if status.Code(err) == codes.FailedPrecondition {
 				return &exitError{ExitFailed, fmt.Errorf("set allowlist: %s\nNothing was stored; "+
@@ -83,5 +85,7 @@ it again, merge, and set again.`,
 	}
 	cmd.Flags().Int64Var(&expected, "expected-version", 0, "store only if this is still the current version (default: the current one)")
 	cmd.Flags().StringVar(&comment, "comment", "", "why it changed, kept in the history")
+	cmd.Flags().BoolVar(&allowEmpty, "allow-empty", false,
+		"store an allowlist that authorizes nothing (every daemon of every host unauthorized)")
 	return cmd
 }

@@ -111,6 +111,20 @@ func TestAllowlistSetValidatesThenSendsWithTheExpectedVersion(t *testing.T) {
 		}
 	})
 
+	t.Run("--allow-empty is sent, and the refusal says what to do", func(t *testing.T) {
+		tc := startController(t, &fakeControl{})
+		if r := ctl(t, tc.args("allowlist", "set", good, "--allow-empty")...); r.code != ExitOK ||
+			!tc.fake.setReqs[0].GetAllowEmpty() {
+			t.Fatalf("exit %d, stderr %s, requests %v", r.code, r.stderr, tc.fake.setReqs)
+		}
+		tc = startController(t, &fakeControl{setErr: status.Error(codes.InvalidArgument, "allowlist not stored: "+
+			"it authorizes nothing, ...; if that is what you want, set it with --allow-empty")})
+		r := ctl(t, tc.args("allowlist", "set", good)...)
+		if r.code != ExitUsage || !strings.Contains(r.stderr, "--allow-empty") || tc.fake.setReqs[0].GetAllowEmpty() {
+			t.Fatalf("exit %d, stderr %s, requests %v", r.code, r.stderr, tc.fake.setReqs)
+		}
+	})
+
 	t.Run("an explicit version is sent as given", func(t *testing.T) {
 		tc := startController(t, &fakeControl{current: &arcanosv1.AllowlistVersion{Version: 5},
 			setErr: status.Error(codes.FailedPrecondition, "allowlist is at version 5, not 3 (changed by bob)")})

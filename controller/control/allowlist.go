@@ -31,6 +31,12 @@ func (s *Service) GetAllowlist(ctx context.Context, _ *arcanosv1.GetAllowlistReq
 	return &arcanosv1.GetAllowlistResponse{Current: cur}, nil
 }
 
+// EmptyAllowlist is why a document that authorizes nothing is refused
+// unless asked for.
+const EmptyAllowlist = "allowlist not stored: it authorizes nothing, so every process, service, " +
+	"PM2 app and container on every host would be unauthorized (and stopped by real purges on hosts " +
+	"that allow termination); if that is what you want, set it with --allow-empty"
+
 // SetAllowlist validates the document (base, each overlay, and the
 // effective document of every known host's labels) and stores it as the
 // next version when expected_version is still current.
@@ -48,8 +54,12 @@ func (s *Service) SetAllowlist(ctx context.Context, req *arcanosv1.SetAllowlistR
 	for _, h := range s.opts.Registry.Hosts() {
 		labelSets = append(labelSets, h.GetLabels())
 	}
-	if _, err := overlay.Validate(doc, labelSets); err != nil {
+	d, err := overlay.Validate(doc, labelSets)
+	if err != nil {
 		return nil, status.Errorf(codes.InvalidArgument, "allowlist not stored, fix every problem:\n%v", err)
+	}
+	if d.AuthorizesNothing() && !req.GetAllowEmpty() {
+		return nil, status.Error(codes.InvalidArgument, EmptyAllowlist)
 	}
 
 	cur, err := s.opts.Store.SetAllowlist(ctx, doc, req.GetExpectedVersion(), who, req.GetComment())

@@ -114,7 +114,8 @@ func TestAllowlistVersionsAndOverlays(t *testing.T) {
 	}
 
 	// Compare-and-set: version 0 is no longer current.
-	_, err := f.op.SetAllowlist(ctx(t), &arcanosv1.SetAllowlistRequest{Document: []byte(`{}`), ExpectedVersion: 0})
+	_, err := f.op.SetAllowlist(ctx(t), &arcanosv1.SetAllowlistRequest{
+		Document: []byte(`{"authorizedProcesses": ["sshd"]}`), ExpectedVersion: 0})
 	if status.Code(err) != codes.FailedPrecondition {
 		t.Fatalf("set with a stale version: %v, want FailedPrecondition", err)
 	}

@@ -181,7 +181,7 @@ func TestRollingRunStopsAtMaxFailures(t *testing.T) {
 
 func TestRefusalIsReportedAndCountsAsFailure(t *testing.T) {
 	f := start(t, testConfig(t))
-	setAllowlist(t, f, `{}`, 0)
+	setAllowlist(t, f, `{"authorizedProcesses": ["sshd"]}`, 0)
 	a := f.newAgent(t, "web-1", nil)
 	f.newAgent(t, "web-2", nil)
 
@@ -263,4 +263,24 @@ func TestUnknownRunIsNamedOnceWithWhereToLook(t *testing.T) {
 			t.Errorf("%s of an unknown run: %v, want NotFound naming it once and pointing at runs list", name, err)
 		}
 	}
+}
+
+// An allowlist that authorizes nothing makes every daemon of every host
+// unauthorized: it is stored only when asked for (a fresh reviewer stored
+// {} by mistake without a word).
+func TestEmptyAllowlistIsStoredOnlyWhenAskedFor(t *testing.T) {
+	f := start(t, testConfig(t))
+	for _, doc := range []string{`{}`, `{"authorizedProcesses": [], "pm2Ecosystem": null}`,
+		`{"authorizedServices": [], "overlays": {"role=web": {"allowedDockerImages": []}}}`} {
+		_, err := f.op.SetAllowlist(ctx(t), &arcanosv1.SetAllowlistRequest{Document: []byte(doc)})
+		if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "authorizes nothing") {
+			t.Errorf("set %s: %v, want InvalidArgument saying it authorizes nothing", doc, err)
+		}
+	}
+	resp, err := f.op.SetAllowlist(ctx(t), &arcanosv1.SetAllowlistRequest{Document: []byte(`{}`), AllowEmpty: true})
+	if err != nil || resp.GetCurrent().GetVersion() != 1 {
+		t.Fatalf("set {} with allow_empty: %v %v, want version 1", resp, err)
+	}
+	// Authorizing something in an overlay only is not empty.
+	setAllowlist(t, f, `{"overlays": {"role=web": {"authorizedProcesses": ["nginx"]}}}`, 1)
 }

@@ -203,3 +203,35 @@ func compact(raw json.RawMessage) []byte {
 func isNull(raw json.RawMessage) bool {
 	return bytes.Equal(bytes.TrimSpace(raw), []byte("null"))
 }
+
+// AuthorizesNothing reports whether neither the base nor any overlay names
+// anything to authorize: every key absent, null, or an empty list or
+// string. Every daemon of every host is unauthorized under such a document.
+func (d *Document) AuthorizesNothing() bool {
+	parts := []map[string]json.RawMessage{d.base}
+	for _, label := range d.Labels() {
+		parts = append(parts, d.overlays[label])
+	}
+	for _, keys := range parts {
+		for _, raw := range keys {
+			var v any
+			if err := json.Unmarshal(raw, &v); err != nil {
+				return false // not for this check to judge; validation says what is wrong
+			}
+			switch v := v.(type) {
+			case nil:
+			case []any:
+				if len(v) > 0 {
+					return false
+				}
+			case string:
+				if v != "" {
+					return false
+				}
+			default:
+				return false
+			}
+		}
+	}
+	return true
+}

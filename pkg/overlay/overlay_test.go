@@ -167,3 +167,23 @@ func TestAppendEntriesTellsWhereEachAddedEntryCameFrom(t *testing.T) {
 		t.Fatalf("origin = %v, want merged[2] from add[1] and merged[3] from add[3]", origin)
 	}
 }
+
+func TestAuthorizesNothing(t *testing.T) {
+	for doc, want := range map[string]bool{
+		`{}`: true,
+		`{"authorizedProcesses": [], "authorizedServices": null, "pm2Ecosystem": ""}`: true,
+		`{"overlays": {"role=web": {"allowedDockerImages": []}}}`:                     true,
+		`{"authorizedProcesses": ["sshd"]}`:                                           false,
+		`{"authorizedProcesses": [{"name": "nginx"}]}`:                                false,
+		`{"pm2Ecosystem": "/srv/ecosystem.config.js"}`:                                false,
+		`{"overlays": {"role=web": {"authorizedServices": ["nginx"]}}}`:               false,
+	} {
+		d, err := Parse([]byte(doc))
+		if err != nil {
+			t.Fatalf("%s: %v", doc, err)
+		}
+		if got := d.AuthorizesNothing(); got != want {
+			t.Errorf("AuthorizesNothing(%s) = %v, want %v", doc, got, want)
+		}
+	}
+}

@@ -1303,8 +1303,13 @@ type SetAllowlistRequest struct {
 	Document        []byte                 `protobuf:"bytes,1,opt,name=document,proto3" json:"document,omitempty"`
 	ExpectedVersion int64                  `protobuf:"varint,2,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
 	Comment         string                 `protobuf:"bytes,3,opt,name=comment,proto3" json:"comment,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// allow_empty stores a document that authorizes nothing (no process,
+	// service, PM2 ecosystem or image in the base or any overlay); without
+	// it such a document is refused, since every daemon of every host would
+	// then be unauthorized.
+	AllowEmpty    bool `protobuf:"varint,4,opt,name=allow_empty,json=allowEmpty,proto3" json:"allow_empty,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SetAllowlistRequest) Reset() {
@@ -1356,6 +1361,13 @@ func (x *SetAllowlistRequest) GetComment() string {
 		return x.Comment
 	}
 	return ""
+}
+
+func (x *SetAllowlistRequest) GetAllowEmpty() bool {
+	if x != nil {
+		return x.AllowEmpty
+	}
+	return false
 }
 
 type SetAllowlistResponse struct {
@@ -1877,11 +1889,13 @@ const file_arcanos_v1_control_proto_rawDesc = "" +
 	"\acomment\x18\x05 \x01(\tR\acomment\"\x15\n" +
 	"\x13GetAllowlistRequest\"N\n" +
 	"\x14GetAllowlistResponse\x126\n" +
-	"\acurrent\x18\x01 \x01(\v2\x1c.arcanos.v1.AllowlistVersionR\acurrent\"v\n" +
+	"\acurrent\x18\x01 \x01(\v2\x1c.arcanos.v1.AllowlistVersionR\acurrent\"\x97\x01\n" +
 	"\x13SetAllowlistRequest\x12\x1a\n" +
 	"\bdocument\x18\x01 \x01(\fR\bdocument\x12)\n" +
 	"\x10expected_version\x18\x02 \x01(\x03R\x0fexpectedVersion\x12\x18\n" +
-	"\acomment\x18\x03 \x01(\tR\acomment\"N\n" +
+	"\acomment\x18\x03 \x01(\tR\acomment\x12\x1f\n" +
+	"\vallow_empty\x18\x04 \x01(\bR\n" +
+	"allowEmpty\"N\n" +
 	"\x14SetAllowlistResponse\x126\n" +
 	"\acurrent\x18\x01 \x01(\v2\x1c.arcanos.v1.AllowlistVersionR\acurrent\"/\n" +
 	"\x17AllowlistHistoryRequest\x12\x14\n" +
