@@ -168,3 +168,20 @@ func TestEveryCommandHasHelpWithExamples(t *testing.T) {
 		t.Errorf("unknown subcommand: exit %d", r.code)
 	}
 }
+
+func TestRunsShowCapsTheUnauthorizedList(t *testing.T) {
+	fake := fleetFake()
+	fake.run.Results = []*arcanosv1.RunResult{hostResult("web-1", ok, "miner-1", "miner-2", "miner-3")}
+	tc := startController(t, fake)
+	r := ctl(t, tc.args("runs", "show", runID, "--max-findings", "1")...)
+	if r.code != ExitOK || !strings.Contains(r.stdout, "miner-1") || strings.Contains(r.stdout, "miner-3") ||
+		!strings.Contains(r.stdout, "… and 2 more") {
+		t.Fatalf("exit %d, stdout:\n%s", r.code, r.stdout)
+	}
+	if r := ctl(t, tc.args("runs", "show", runID, "--max-findings", "0")...); !strings.Contains(r.stdout, "miner-3") {
+		t.Errorf("--max-findings 0 must list every finding:\n%s", r.stdout)
+	}
+	if r := ctl(t, tc.args("runs", "show", runID, "--max-findings", "-1")...); r.code != ExitUsage {
+		t.Errorf("--max-findings -1: exit %d", r.code)
+	}
+}

@@ -12,13 +12,16 @@ import (
 )
 
 func (a *app) newRunsShowCmd() *cobra.Command {
-	return &cobra.Command{
+	var maxFindings int
+	cmd := &cobra.Command{
 		Use:   "show RUN_ID",
 		Short: "Show one run: who started it, on which hosts, and each host's findings and actions",
 		Long: `Show one run from the controller's history: who started it and when, the
 selector, dry run or real, the allowlist version, and the summary table of
 each host's findings and actions with every unauthorized finding, and why
-each host that did not complete was refused, failed or skipped.
+each host that did not complete was refused, failed or skipped. The list of
+unauthorized findings stops at --max-findings (0: all of them); -o json
+always has every finding.
 With -o json: the run and every host's full result (GetRunResponse).`,
 		Example: `  arcanosctl runs show 01J9Z8X3K2
   arcanosctl runs show 01J9Z8X3K2 -o json | jq '.results[].summary'`,
@@ -43,6 +46,9 @@ With -o json: the run and every host's full result (GetRunResponse).`,
 
 			if output == outJSON {
 				return writeJSON(a.stdout, resp)
+			}
+			if maxFindings < 0 {
+				return usageErr("--max-findings %d: want 0 (all) or more", maxFindings)
 			}
 			r := resp.GetRun()
 			phases := "all"
@@ -69,9 +75,11 @@ With -o json: the run and every host's full result (GetRunResponse).`,
 				fmt.Fprintln(a.stdout, "no host results stored for this run")
 				return nil
 			}
-			return writeSummary(a.stdout, r.GetRunId(), outs, nil, 0)
+			return writeSummary(a.stdout, r.GetRunId(), outs, nil, maxFindings)
 		},
 	}
+	cmd.Flags().IntVar(&maxFindings, "max-findings", 200, "unauthorized findings listed at most (0: all)")
+	return cmd
 }
 
 // runOutcomes joins a stored run's host states with their details and
