@@ -80,16 +80,7 @@ func TestRunReportIsSentWholeWhenAPhaseReportCannotBeResent(t *testing.T) {
 	}
 
 	// Nothing was acknowledged; the first phase report's file goes bad.
-	var bad string
-	for _, f := range spoolFiles(t, st.Fleet.StateDir) {
-		if strings.HasSuffix(f, "-phase"+spoolExt) && (bad == "" || f < bad) {
-			bad = f
-		}
-	}
-	if bad == "" {
-		t.Fatal("no phase report in the spool")
-	}
-	if err := os.WriteFile(bad, []byte("not a report"), 0o600); err != nil {
+	if err := os.WriteFile(firstPhaseFile(t, st.Fleet.StateDir), []byte("not a report"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	s1.close()
@@ -121,16 +112,7 @@ func TestRunReportIsSentWholeWhenAPhaseReportLeftTheSpoolUnacknowledged(t *testi
 	}
 	a.stop(t)
 
-	var first string
-	for _, f := range spoolFiles(t, st.Fleet.StateDir) {
-		if strings.HasSuffix(f, "-phase"+spoolExt) && (first == "" || f < first) {
-			first = f
-		}
-	}
-	if first == "" {
-		t.Fatal("no phase report in the spool")
-	}
-	if err := os.Remove(first); err != nil {
+	if err := os.Remove(firstPhaseFile(t, st.Fleet.StateDir)); err != nil {
 		t.Fatal(err)
 	}
 
@@ -143,4 +125,19 @@ func TestRunReportIsSentWholeWhenAPhaseReportLeftTheSpoolUnacknowledged(t *testi
 	if n := len(run.GetResult().GetPhases()); n != 2 {
 		t.Fatalf("run report after a phase report left the spool unacknowledged carries %d phases, want both", n)
 	}
+}
+
+// firstPhaseFile returns the spool file of the oldest phase report.
+func firstPhaseFile(t *testing.T, stateDir string) string {
+	t.Helper()
+	var first string
+	for _, f := range spoolFiles(t, stateDir) {
+		if strings.HasSuffix(f, "-phase"+spoolExt) && (first == "" || f < first) {
+			first = f
+		}
+	}
+	if first == "" {
+		t.Fatal("no phase report in the spool")
+	}
+	return first
 }

@@ -43,6 +43,29 @@ func newByRefFixture(t *testing.T, path string) *byRefFixture {
 	return &byRefFixture{st: st, e: e, runID: rec.GetRunId(), host: hosts.hosts[0].GetHostId(), w: w}
 }
 
+// restart closes the engine and the store as a stopping controller does,
+// then opens them again on the same file and recovers, as the next
+// controller does.
+func (f *byRefFixture) restart(t *testing.T, path string) (*store.Bolt, *Engine) {
+	t.Helper()
+	f.w.Close()
+	f.e.Close()
+	if err := f.st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.OpenBolt(path, store.BoltOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	e := New(Options{Store: st, Hosts: newFleetHosts(1), Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	t.Cleanup(e.Close)
+	if err := e.Recover(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return st, e
+}
+
 // finalEvent reads the watch until the host's final event.
 func (f *byRefFixture) finalEvent(t *testing.T) *arcanosv1.PurgeEvent {
 	t.Helper()
@@ -182,23 +205,8 @@ func TestResultByReferenceAfterARestartIsJudgedFromTheStore(t *testing.T) {
 	phases := sixPhases()
 	phases[1].Status = arcanosv1.PhaseStatus_PHASE_STATUS_FAILED
 	f.storePhases(t, phases, 4)
-	f.w.Close()
-	f.e.Close()
-	if err := f.st.Close(); err != nil {
-		t.Fatal(err)
-	}
-
-	st, err := store.OpenBolt(path, store.BoltOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	e := New(Options{Store: st, Hosts: newFleetHosts(1), Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	t.Cleanup(e.Close)
+	st, e := f.restart(t, path)
 	ctx := context.Background()
-	if err := e.Recover(ctx); err != nil {
-		t.Fatal(err)
-	}
 
 	if err := e.StoreResult(ctx, f.host, &arcanosv1.RunReport{RunId: f.runID,
 		Result: slimResult(f.runID, f.host), PhasesReported: 6}); err != nil {
@@ -235,21 +243,7 @@ func TestResultByReferenceWithAPhaseMissingAndOneExtraIsPartial(t *testing.T) {
 			f.storePhases(t, phases, 3)
 			st, e := f.st, f.e
 			if restart {
-				f.w.Close()
-				f.e.Close()
-				if err := f.st.Close(); err != nil {
-					t.Fatal(err)
-				}
-				var err error
-				if st, err = store.OpenBolt(path, store.BoltOptions{}); err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { _ = st.Close() })
-				e = New(Options{Store: st, Hosts: newFleetHosts(1), Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-				t.Cleanup(e.Close)
-				if err := e.Recover(t.Context()); err != nil {
-					t.Fatal(err)
-				}
+				st, e = f.restart(t, path)
 			}
 
 			if err := e.StoreResult(t.Context(), f.host, &arcanosv1.RunReport{RunId: f.runID,
