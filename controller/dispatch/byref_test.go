@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/arcanos-dev/arcanos/pkg/store"
 	arcanosv1 "github.com/arcanos-dev/arcanos/proto/gen/arcanos/v1"
@@ -297,5 +298,57 @@ func TestLostRunIsCountedFromItsStoredPhases(t *testing.T) {
 	if err != nil || len(results) != 1 || results[0].GetSummary().GetActionsDone() != 1 ||
 		len(results[0].GetPhases()) != 2 {
 		t.Fatalf("stored result %v %v, want the counted summary and the 2 stored phases", results, err)
+	}
+}
+
+// A host failed at its deadline after reporting some phases gets a failed
+// result of the controller's own, counted from those phases, so runs show
+// and runs diff see what they found; a result its agent sends later
+// replaces it (a fresh reviewer saw "-" for such hosts).
+func TestHostFailedAtItsDeadlineKeepsThePhasesItReported(t *testing.T) {
+	st, err := store.OpenBolt(filepath.Join(t.TempDir(), "arcanos.db"), store.BoltOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	hosts := newFleetHosts(1)
+	e := New(Options{Store: st, Hosts: hosts, Grace: time.Millisecond,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	t.Cleanup(e.Close)
+	rec, w, err := e.Start(t.Context(), Request{Selector: &arcanosv1.Selector{Hosts: "*"}, DryRun: true,
+		StartedBy: "test", Timeout: time.Second}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Close)
+	hosts.sent.Wait()
+	f := &byRefFixture{st: st, e: e, runID: rec.GetRunId(), host: hosts.hosts[0].GetHostId(), w: w}
+	f.storePhases(t, sixPhases()[:1], 0)
+
+	ev := f.finalEvent(t) // the deadline passes: no result came
+	if ev.GetState() != arcanosv1.HostRunState_HOST_RUN_STATE_FAILED || !strings.Contains(ev.GetDetail(), "no result by its deadline") {
+		t.Fatalf("final event %s %q, want FAILED at the deadline", ev.GetState(), ev.GetDetail())
+	}
+	for range w.Events() { // the run ends once its results are stored
+	}
+	results, err := st.Results(t.Context(), f.runID)
+	if err != nil || len(results) != 1 {
+		t.Fatalf("results %v %v, want the controller's partial result", results, err)
+	}
+	got := results[0]
+	if got.GetStatus() != arcanosv1.PhaseStatus_PHASE_STATUS_FAILED || len(got.GetPhases()) != 1 ||
+		got.GetSummary().GetUnauthorized() != 1 || !strings.Contains(got.GetErrors()[0], "the controller's account") {
+		t.Fatalf("partial result %v, want FAILED with the detect phase counted", got)
+	}
+
+	// The agent's own result, late, replaces the controller's account.
+	late := slimResult(f.runID, f.host)
+	late.Phases = sixPhases()
+	if err := e.StoreResult(t.Context(), f.host, &arcanosv1.RunReport{RunId: f.runID, Result: late}); err != nil {
+		t.Fatal(err)
+	}
+	if results, _ = st.Results(t.Context(), f.runID); len(results[0].GetPhases()) != 6 ||
+		results[0].GetStatus() != arcanosv1.PhaseStatus_PHASE_STATUS_OK {
+		t.Fatalf("after the late result: %v, want the agent's 6 phases", results[0])
 	}
 }

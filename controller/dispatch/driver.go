@@ -25,7 +25,11 @@ func (r *run) drive(ctx context.Context) {
 	for {
 		r.mu.Lock()
 		now := time.Now()
-		r.expire(now)
+		if expired := r.expire(now); len(expired) > 0 {
+			r.mu.Unlock()
+			r.keepPartials(ctx, expired)
+			continue
+		}
 		r.dispatch(now)
 		if r.final == len(r.hosts) {
 			r.mu.Unlock()
@@ -151,9 +155,15 @@ func (r *run) start(h *hostRun, now time.Time) {
 	r.running = append(r.running, h)
 }
 
+// expiredHost is a host failed at its deadline that had reported phases.
+type expiredHost struct {
+	id, detail string
+}
+
 // expire fails the hosts whose deadline (plus grace) passed without a
-// result, and asks their agents to stop; r.mu is held.
-func (r *run) expire(now time.Time) {
+// result, and asks their agents to stop; r.mu is held. It returns those
+// that had reported phases, whose partial result keepPartials stores.
+func (r *run) expire(now time.Time) (expired []expiredHost) {
 	for len(r.running) > 0 {
 		h := r.running[0]
 		if isFinal(h.state) {
@@ -161,7 +171,7 @@ func (r *run) expire(now time.Time) {
 			continue
 		}
 		if now.Before(h.deadline.Add(r.e.opts.Grace)) {
-			return
+			return expired
 		}
 		r.running = r.running[1:]
 
@@ -175,6 +185,34 @@ func (r *run) expire(now time.Time) {
 			Cancel: &arcanosv1.CancelRun{RunId: r.id, Reason: "deadline passed"},
 		}})
 		r.set(h, arcanosv1.HostRunState_HOST_RUN_STATE_FAILED, detail, nil)
+		if len(h.phases) > 0 {
+			expired = append(expired, expiredHost{id: h.id, detail: detail})
+		}
+	}
+	return expired
+}
+
+// keepPartials stores, for each host failed at its deadline after it had
+// reported phases, a failed result of the controller's own, so that the
+// history shows what those phases found (the store adds them to a result
+// without phases, and withSummary counts them). A result the agent sent
+// meanwhile is never replaced.
+func (r *run) keepPartials(ctx context.Context, expired []expiredHost) {
+	for _, x := range expired {
+		res := &arcanosv1.RunResult{RunId: r.id, Host: x.id, DryRun: r.p.DryRun,
+			FinishedAt: timestamppb.Now(), Status: arcanosv1.PhaseStatus_PHASE_STATUS_FAILED,
+			Errors: []string{"the controller's account, not the agent's: " + x.detail +
+				"; the phases here are those the agent reported before"}}
+		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		res, err := r.e.withSummary(sctx, r.id, x.id, res)
+		if err == nil {
+			_, err = r.e.opts.Store.AddResult(sctx, r.id, x.id, res)
+		}
+		cancel()
+		if err != nil {
+			r.e.log.Warn("store the partial result of a host failed at its deadline", "run", r.id,
+				"host", x.id, "err", err)
+		}
 	}
 }
 

@@ -32,6 +32,7 @@ type Store interface {
 	ListRuns(ctx context.Context, limit int) ([]*arcanosv1.Run, error)
 	PutPhase(ctx context.Context, runID, host string, seq int32, p *arcanosv1.PhaseResult) error
 	PutResult(ctx context.Context, runID, host string, r *arcanosv1.RunResult) error
+	AddResult(ctx context.Context, runID, host string, r *arcanosv1.RunResult) (bool, error)
 	Results(ctx context.Context, runID string) ([]*arcanosv1.RunResult, error)
 	Phases(ctx context.Context, runID, host string) ([]*arcanosv1.PhaseResult, error)
 	PhaseSeqs(ctx context.Context, runID, host string) ([]int32, error)

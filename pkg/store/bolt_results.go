@@ -70,6 +70,39 @@ func (b *Bolt) PutResult(ctx context.Context, runID, host string, r *arcanosv1.R
 	return nil
 }
 
+// AddResult is PutResult when no result of host is stored yet.
+func (b *Bolt) AddResult(ctx context.Context, runID, host string, r *arcanosv1.RunResult) (bool, error) {
+	what := fmt.Sprintf("add result of %s in run %s", host, runID)
+	if err := ctx.Err(); err != nil {
+		return false, fmt.Errorf("%s: %w", what, err)
+	}
+	if err := checkResultKey(runID, host); err != nil {
+		return false, fmt.Errorf("%s: %w", what, err)
+	}
+	val, err := marshal(what, r)
+	if err != nil {
+		return false, err
+	}
+	key := resultKey(runID, host)
+	var added bool
+	err = b.db.Batch(func(tx *bolt.Tx) error {
+		added = false // a retried batch function starts again
+		if err := requireRun(tx, runID); err != nil {
+			return err
+		}
+		bk := tx.Bucket(bucketResults)
+		if bk.Get(key) != nil {
+			return nil
+		}
+		added = true
+		return bk.Put(key, val)
+	})
+	if err != nil {
+		return false, fmt.Errorf("%s: %w", what, err)
+	}
+	return added, nil
+}
+
 // Results scans the run's prefix of the results bucket. A result stored
 // without phases (its agent sent them by reference) gets the host's stored
 // phases, in seq order.

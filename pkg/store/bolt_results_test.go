@@ -286,3 +286,26 @@ func TestResultsWithoutPhasesReadBackWithTheStoredPhases(t *testing.T) {
 	requireEqual(t, "web-10 (whole)", got["web-10"], whole)
 	requireEqual(t, "db-1 (no phases anywhere)", got["db-1"], failed)
 }
+
+func TestAddResultNeverReplacesAStoredResult(t *testing.T) {
+	ctx := t.Context()
+	b, _ := openTestStore(t)
+	mustDo(t, b.CreateRun(ctx, newRun("run-1", t0)))
+
+	first := realisticResult("run-1", "web-1")
+	added, err := b.AddResult(ctx, "run-1", "web-1", first)
+	if err != nil || !added {
+		t.Fatalf("AddResult of the first result: %v %v, want added", added, err)
+	}
+	other := &arcanosv1.RunResult{RunId: "run-1", Host: "web-1", Status: arcanosv1.PhaseStatus_PHASE_STATUS_FAILED}
+	if added, err := b.AddResult(ctx, "run-1", "web-1", other); err != nil || added {
+		t.Fatalf("AddResult over a stored result: %v %v, want not added", added, err)
+	}
+	results, err := b.Results(ctx, "run-1")
+	mustDo(t, err)
+	requireEqual(t, "the stored result", results[0], first)
+
+	if _, err := b.AddResult(ctx, "ghost", "web-1", first); !errors.Is(err, ErrNotFound) {
+		t.Errorf("AddResult to an unknown run: %v, want ErrNotFound", err)
+	}
+}

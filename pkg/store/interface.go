@@ -74,6 +74,11 @@ type Store interface {
 	// earlier one (idempotent re-send). ErrNotFound when the run is
 	// unknown. Durable on return.
 	PutResult(ctx context.Context, runID, host string, r *arcanosv1.RunResult) error
+	// AddResult stores host's result of run runID only when none is stored
+	// yet, and says whether it did: the controller's own account of a host
+	// (failed at its deadline) never replaces what the agent sent. Durable
+	// on return.
+	AddResult(ctx context.Context, runID, host string, r *arcanosv1.RunResult) (bool, error)
 	// Results returns the final result of every host of runID, ordered by
 	// host; ErrNotFound when the run is unknown, an empty slice when no
 	// host has finished yet. A result stored without phases is returned
