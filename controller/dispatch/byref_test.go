@@ -209,6 +209,14 @@ func TestResultByReferenceAfterARestartIsJudgedFromTheStore(t *testing.T) {
 	st, e := f.restart(t, path)
 	ctx := context.Background()
 
+	// Until its agent re-sends its result, the host failed by the restart
+	// keeps the phases it reported, under the controller's account.
+	kept, err := st.Results(ctx, f.runID)
+	if err != nil || len(kept) != 1 || len(kept[0].GetPhases()) != 5 ||
+		!strings.Contains(kept[0].GetErrors()[0], "the controller's account") {
+		t.Fatalf("results after the restart: %v %v, want the controller's account with 5 phases", kept, err)
+	}
+
 	if err := e.StoreResult(ctx, f.host, &arcanosv1.RunReport{RunId: f.runID,
 		Result: slimResult(f.runID, f.host), PhasesReported: 6}); err != nil {
 		t.Fatal(err)

@@ -199,20 +199,25 @@ func (r *run) expire(now time.Time) (expired []expiredHost) {
 // meanwhile is never replaced.
 func (r *run) keepPartials(ctx context.Context, expired []expiredHost) {
 	for _, x := range expired {
-		res := &arcanosv1.RunResult{RunId: r.id, Host: x.id, DryRun: r.p.DryRun,
-			FinishedAt: timestamppb.Now(), Status: arcanosv1.PhaseStatus_PHASE_STATUS_FAILED,
-			Errors: []string{"the controller's account, not the agent's: " + x.detail +
-				"; the phases here are those the agent reported before"}}
-		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		res, err := r.e.withSummary(sctx, r.id, x.id, res)
-		if err == nil {
-			_, err = r.e.opts.Store.AddResult(sctx, r.id, x.id, res)
-		}
-		cancel()
-		if err != nil {
-			r.e.log.Warn("store the partial result of a host failed at its deadline", "run", r.id,
-				"host", x.id, "err", err)
-		}
+		r.e.keepPartial(ctx, r.id, x.id, r.p.DryRun, x.detail)
+	}
+}
+
+// keepPartial adds a failed result of the controller's own for a host that
+// reported phases but no result, unless a result is stored already.
+func (e *Engine) keepPartial(ctx context.Context, runID, hostID string, dryRun bool, detail string) {
+	res := &arcanosv1.RunResult{RunId: runID, Host: hostID, DryRun: dryRun,
+		FinishedAt: timestamppb.Now(), Status: arcanosv1.PhaseStatus_PHASE_STATUS_FAILED,
+		Errors: []string{"the controller's account, not the agent's: " + detail +
+			"; the phases here are those the agent reported before"}}
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	res, err := e.withSummary(sctx, runID, hostID, res)
+	if err == nil {
+		_, err = e.opts.Store.AddResult(sctx, runID, hostID, res)
+	}
+	if err != nil {
+		e.log.Warn("store the partial result of a failed host", "run", runID, "host", hostID, "err", err)
 	}
 }
 

@@ -83,6 +83,9 @@ func (e *Engine) interrupt(ctx context.Context, rec *arcanosv1.Run) error {
 		e.mu.Unlock()
 		e.events.add(&arcanosv1.PurgeEvent{RunId: id, Host: host,
 			State: arcanosv1.HostRunState_HOST_RUN_STATE_FAILED, Detail: RestartedDetail, At: now()})
+		if seqs, err := e.opts.Store.PhaseSeqs(ctx, id, host); err == nil && len(seqs) > 0 {
+			e.keepPartial(ctx, id, host, rec.GetDryRun(), "the "+RestartedDetail+" during the run")
+		}
 	}
 
 	rec.FinishedAt = timestamppb.New(time.Now())
