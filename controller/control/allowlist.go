@@ -3,6 +3,9 @@ package control
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
+	"strings"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -31,11 +34,38 @@ func (s *Service) GetAllowlist(ctx context.Context, _ *arcanosv1.GetAllowlistReq
 	return &arcanosv1.GetAllowlistResponse{Current: cur}, nil
 }
 
-// EmptyAllowlist is why a document that authorizes nothing is refused
-// unless asked for.
-const EmptyAllowlist = "allowlist not stored: it authorizes nothing, so every process, service, " +
-	"PM2 app and container on every host would be unauthorized (and stopped by real purges on hosts " +
-	"that allow termination); if that is what you want, set it with --allow-empty"
+// emptyFor says why doc is refused when it authorizes nothing, or nothing
+// for some enrolled host (no overlay that applies to it adds anything), or
+// "" when every host gets something. With no host enrolled yet, a host
+// without labels is the one judged.
+func emptyFor(d *overlay.Document, hosts []*arcanosv1.Host) string {
+	const tail = ": every process, service, PM2 app and container there would be unauthorized " +
+		"(and stopped by real purges on hosts that allow termination); if that is what you want, " +
+		"set it with --allow-empty"
+	if d.AuthorizesNothing() {
+		return "allowlist not stored: it authorizes nothing, on any host" + tail
+	}
+	var bare []string
+	for _, h := range hosts {
+		if d.AuthorizesNothingFor(h.GetLabels()) {
+			bare = append(bare, h.GetHostId())
+		}
+	}
+	if len(hosts) == 0 && d.AuthorizesNothingFor(nil) {
+		return "allowlist not stored: its base authorizes nothing, so a host that no overlay applies to " +
+			"gets nothing" + tail
+	}
+	if len(bare) == 0 {
+		return ""
+	}
+	slices.Sort(bare)
+	named := strings.Join(bare[:min(len(bare), 5)], ", ")
+	if len(bare) > 5 {
+		named += fmt.Sprintf(" and %d more", len(bare)-5)
+	}
+	return fmt.Sprintf("allowlist not stored: it authorizes nothing for %d enrolled host(s) (%s): "+
+		"its base is empty and no overlay that applies to them adds anything%s", len(bare), named, tail)
+}
 
 // SetAllowlist validates the document (base, each overlay, and the
 // effective document of every known host's labels) and stores it as the
@@ -51,15 +81,18 @@ func (s *Service) SetAllowlist(ctx context.Context, req *arcanosv1.SetAllowlistR
 	}
 
 	var labelSets []map[string]string
-	for _, h := range s.opts.Registry.Hosts() {
+	hosts := s.opts.Registry.Hosts()
+	for _, h := range hosts {
 		labelSets = append(labelSets, h.GetLabels())
 	}
 	d, err := overlay.Validate(doc, labelSets)
 	if err != nil {
 		return nil, status.Errorf(codes.InvalidArgument, "allowlist not stored, fix every problem:\n%v", err)
 	}
-	if d.AuthorizesNothing() && !req.GetAllowEmpty() {
-		return nil, status.Error(codes.InvalidArgument, EmptyAllowlist)
+	if !req.GetAllowEmpty() {
+		if why := emptyFor(d, hosts); why != "" {
+			return nil, status.Error(codes.InvalidArgument, why)
+		}
 	}
 
 	cur, err := s.opts.Store.SetAllowlist(ctx, doc, req.GetExpectedVersion(), who, req.GetComment())

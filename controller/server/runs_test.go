@@ -281,6 +281,25 @@ func TestEmptyAllowlistIsStoredOnlyWhenAskedFor(t *testing.T) {
 	if err != nil || resp.GetCurrent().GetVersion() != 1 {
 		t.Fatalf("set {} with allow_empty: %v %v, want version 1", resp, err)
 	}
-	// Authorizing something in an overlay only is not empty.
-	setAllowlist(t, f, `{"overlays": {"role=web": {"authorizedProcesses": ["nginx"]}}}`, 1)
+	// An empty base with an overlay: refused while some host (here, one not
+	// enrolled yet: a host without labels) would get nothing, stored once
+	// every enrolled host gets something, refused again when a host no
+	// overlay applies to enrolls (a second reviewer's case).
+	overlayOnly := `{"overlays": {"role=web": {"authorizedProcesses": ["nginx"]}}}`
+	set := func() error {
+		_, err := f.op.SetAllowlist(ctx(t), &arcanosv1.SetAllowlistRequest{Document: []byte(overlayOnly),
+			ExpectedVersion: 1})
+		return err
+	}
+	if err := set(); status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "base authorizes nothing") {
+		t.Errorf("overlay-only allowlist with no host enrolled: %v, want refused", err)
+	}
+	f.newAgent(t, "web-1", map[string]string{"role": "web"})
+	if err := set(); err != nil {
+		t.Errorf("overlay-only allowlist when every host is role=web: %v, want stored", err)
+	}
+	f.newAgent(t, "db-1", map[string]string{"role": "db"})
+	if err := set(); status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "1 enrolled host(s) (db-1)") {
+		t.Errorf("overlay-only allowlist with db-1 enrolled: %v, want refused naming db-1", err)
+	}
 }

@@ -208,29 +208,51 @@ func isNull(raw json.RawMessage) bool {
 // anything to authorize: every key absent, null, or an empty list or
 // string. Every daemon of every host is unauthorized under such a document.
 func (d *Document) AuthorizesNothing() bool {
-	parts := []map[string]json.RawMessage{d.base}
-	for _, label := range d.Labels() {
-		parts = append(parts, d.overlays[label])
+	if !empty(d.base) {
+		return false
 	}
-	for _, keys := range parts {
-		for _, raw := range keys {
-			var v any
-			if err := json.Unmarshal(raw, &v); err != nil {
-				return false // not for this check to judge; validation says what is wrong
-			}
-			switch v := v.(type) {
-			case nil:
-			case []any:
-				if len(v) > 0 {
-					return false
-				}
-			case string:
-				if v != "" {
-					return false
-				}
-			default:
+	for _, keys := range d.overlays {
+		if !empty(keys) {
+			return false
+		}
+	}
+	return true
+}
+
+// AuthorizesNothingFor reports whether a host with these labels would get
+// an effective allowlist that authorizes nothing: the base and every
+// overlay that applies to it are empty.
+func (d *Document) AuthorizesNothingFor(labels map[string]string) bool {
+	if !empty(d.base) {
+		return false
+	}
+	for _, label := range d.Applies(labels) {
+		if !empty(d.overlays[label]) {
+			return false
+		}
+	}
+	return true
+}
+
+// empty reports whether keys name nothing to authorize.
+func empty(keys map[string]json.RawMessage) bool {
+	for _, raw := range keys {
+		var v any
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return false // not for this check to judge; validation says what is wrong
+		}
+		switch v := v.(type) {
+		case nil:
+		case []any:
+			if len(v) > 0 {
 				return false
 			}
+		case string:
+			if v != "" {
+				return false
+			}
+		default:
+			return false
 		}
 	}
 	return true

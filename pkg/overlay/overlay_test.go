@@ -187,3 +187,21 @@ func TestAuthorizesNothing(t *testing.T) {
 		}
 	}
 }
+
+func TestAuthorizesNothingForAHostOnlyWhenNoApplyingOverlayAddsAnything(t *testing.T) {
+	d, err := Parse([]byte(`{"authorizedProcesses": [], "overlays": {"role=web": {"authorizedProcesses": ["nginx"]},
+		"role=db": {"allowedDockerImages": []}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for labels, want := range map[string]bool{"role=web": false, "role=db": true, "": true} {
+		k, v, _ := strings.Cut(labels, "=")
+		got := d.AuthorizesNothingFor(map[string]string{k: v})
+		if got != want {
+			t.Errorf("AuthorizesNothingFor(%s) = %v, want %v", labels, got, want)
+		}
+	}
+	if d.AuthorizesNothing() {
+		t.Error("AuthorizesNothing of a document whose role=web overlay authorizes nginx")
+	}
+}
