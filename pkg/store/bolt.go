@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -63,6 +64,11 @@ func OpenBolt(path string, opts BoltOptions) (*Bolt, error) {
 		return nil, fmt.Errorf("create store dir for %s: %w", path, err)
 	}
 
+	before, statErr := os.Stat(path)
+	if statErr == nil && before.Size() == 0 {
+		return nil, fmt.Errorf("open store %s: %w (it is empty, 0 bytes): restore it from a backup, or "+
+			"remove it to start with an empty history", path, errDamaged)
+	}
 	db, err := openFile(path, timeout)
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("open store %s: data dir in use by another controller "+
@@ -70,6 +76,13 @@ func OpenBolt(path string, opts BoltOptions) (*Bolt, error) {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+
+	if statErr == nil {
+		if err := checkSize(db, before.Size()); err != nil {
+			_ = db.Close()
+			return nil, fmt.Errorf("open store %s: %w", path, err)
+		}
 	}
 
 	if opts.MaxBatchDelay > 0 {
@@ -101,6 +114,9 @@ var errDamaged = errors.New("the store file is damaged")
 // LIMITATION: damage that bbolt only meets later, in a page read by a
 // transaction, still panics there; `bbolt check FILE` finds it.
 func openFile(path string, timeout time.Duration) (db *bolt.DB, err error) {
+	// A page of a truncated file past its end faults when read through
+	// the map; as a panic it can be recovered like bbolt's own.
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if p := recover(); p != nil {
 			db, err = nil, fmt.Errorf("%w (%v): restore it from a backup, or move it aside to start "+
@@ -108,6 +124,39 @@ func openFile(path string, timeout time.Duration) (db *bolt.DB, err error) {
 		}
 	}()
 	return bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout})
+}
+
+// checkSize refuses a file shorter than the pages its last commit says it
+// holds (tx.Size): one cut short by a full disk or an interrupted copy,
+// which bbolt would otherwise read past its end later, while serving.
+func checkSize(db *bolt.DB, size int64) error {
+	var want int64
+	if err := db.View(func(tx *bolt.Tx) error { want = tx.Size(); return nil }); err != nil {
+		return err
+	}
+	if size < want {
+		return fmt.Errorf("%w (it is %d bytes, its last commit wrote %d: it was cut short): restore it "+
+			"from a backup, or move it aside to start with an empty history", errDamaged, size, want)
+	}
+	return nil
+}
+
+// view is db.View for a store that may be damaged: a panic or a memory
+// fault while reading pages becomes an error that says so, instead of
+// ending the controller.
+//
+// LIMITATION: writes (Update, Batch) are not guarded: bbolt runs batched
+// writes on its own goroutines; a damaged page met while writing still
+// panics there.
+func (b *Bolt) view(fn func(tx *bolt.Tx) error) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if p := recover(); p != nil {
+			b.log.Error("store file damaged", "path", b.path, "panic", fmt.Sprint(p))
+			err = fmt.Errorf("%w (%v): restore %s from a backup", errDamaged, p, b.path)
+		}
+	}()
+	return b.db.View(fn)
 }
 
 // Close releases the data file and its lock.

@@ -19,7 +19,7 @@ func (b *Bolt) CurrentAllowlist(ctx context.Context) (*arcanosv1.AllowlistVersio
 	}
 
 	v := &arcanosv1.AllowlistVersion{}
-	err := b.db.View(func(tx *bolt.Tx) error {
+	err := b.view(func(tx *bolt.Tx) error {
 		k, val := tx.Bucket(bucketAllowlist).Cursor().Last()
 		if k == nil {
 			return ErrNotFound
@@ -83,7 +83,7 @@ func (b *Bolt) AllowlistHistory(ctx context.Context, limit int) ([]*arcanosv1.Al
 	}
 
 	list := []*arcanosv1.AllowlistVersion{}
-	err := b.db.View(func(tx *bolt.Tx) error {
+	err := b.view(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketAllowlist).Cursor()
 		for k, val := c.Last(); k != nil; k, val = c.Prev() {
 			if limit > 0 && len(list) >= limit {

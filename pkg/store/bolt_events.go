@@ -125,7 +125,7 @@ func (b *Bolt) Events(ctx context.Context, runID string) ([]*arcanosv1.PurgeEven
 	}
 
 	list := []*arcanosv1.PurgeEvent{}
-	err := b.db.View(func(tx *bolt.Tx) error {
+	err := b.view(func(tx *bolt.Tx) error {
 		if err := requireRun(tx, runID); err != nil {
 			return err
 		}

@@ -39,7 +39,7 @@ func (b *Bolt) GetHost(ctx context.Context, hostID string) (*arcanosv1.Host, err
 	}
 
 	h := &arcanosv1.Host{}
-	err := b.db.View(func(tx *bolt.Tx) error {
+	err := b.view(func(tx *bolt.Tx) error {
 		val := tx.Bucket(bucketHosts).Get([]byte(hostID))
 		if val == nil {
 			return ErrNotFound
@@ -59,7 +59,7 @@ func (b *Bolt) ListHosts(ctx context.Context) ([]*arcanosv1.Host, error) {
 	}
 
 	hosts := []*arcanosv1.Host{}
-	err := b.db.View(func(tx *bolt.Tx) error {
+	err := b.view(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketHosts).ForEach(func(k, v []byte) error {
 			h := &arcanosv1.Host{}
 			if err := unmarshal("host "+string(k), v, h); err != nil {

@@ -116,7 +116,7 @@ func (b *Bolt) Results(ctx context.Context, runID string) ([]*arcanosv1.RunResul
 	}
 
 	list := []*arcanosv1.RunResult{}
-	err := b.db.View(func(tx *bolt.Tx) error {
+	err := b.view(func(tx *bolt.Tx) error {
 		if err := requireRun(tx, runID); err != nil {
 			return err
 		}
@@ -155,7 +155,7 @@ func (b *Bolt) Phases(ctx context.Context, runID, host string) ([]*arcanosv1.Pha
 	}
 
 	list := []*arcanosv1.PhaseResult{}
-	err := b.db.View(func(tx *bolt.Tx) error {
+	err := b.view(func(tx *bolt.Tx) error {
 		if err := requireRun(tx, runID); err != nil {
 			return err
 		}
@@ -179,7 +179,7 @@ func (b *Bolt) PhaseSeqs(ctx context.Context, runID, host string) ([]int32, erro
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	seqs := []int32{}
-	err := b.db.View(func(tx *bolt.Tx) error {
+	err := b.view(func(tx *bolt.Tx) error {
 		if err := requireRun(tx, runID); err != nil {
 			return err
 		}

@@ -103,7 +103,7 @@ func (b *Bolt) GetRun(ctx context.Context, runID string) (*arcanosv1.Run, error)
 	}
 
 	r := &arcanosv1.Run{}
-	err := b.db.View(func(tx *bolt.Tx) error {
+	err := b.view(func(tx *bolt.Tx) error {
 		val := tx.Bucket(bucketRuns).Get([]byte(runID))
 		if val == nil {
 			return ErrNotFound
@@ -124,7 +124,7 @@ func (b *Bolt) ListRuns(ctx context.Context, limit int) ([]*arcanosv1.Run, error
 	}
 
 	list := []*arcanosv1.Run{}
-	err := b.db.View(func(tx *bolt.Tx) error {
+	err := b.view(func(tx *bolt.Tx) error {
 		runs := tx.Bucket(bucketRuns)
 		c := tx.Bucket(bucketRunsByTime).Cursor()
 		for k, _ := c.Last(); k != nil; k, _ = c.Prev() {

@@ -86,7 +86,7 @@ func (b *Bolt) Prune(ctx context.Context, maxAge time.Duration, maxRuns int, now
 // cutoff.
 func (b *Bolt) pruneVictims(maxAge time.Duration, maxRuns int, cutoff time.Time) ([]victim, error) {
 	var victims []victim
-	err := b.db.View(func(tx *bolt.Tx) error {
+	err := b.view(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketRunsByTime).Cursor()
 		kept := 0
 		for k, _ := c.Last(); k != nil; k, _ = c.Prev() {

@@ -114,7 +114,7 @@ func putSchemaVersion(tx *bolt.Tx, version uint64) error {
 // SchemaVersion returns the schema version recorded in the store.
 func (b *Bolt) SchemaVersion() (uint64, error) {
 	var version uint64
-	err := b.db.View(func(tx *bolt.Tx) error {
+	err := b.view(func(tx *bolt.Tx) error {
 		version = binary.BigEndian.Uint64(tx.Bucket(bucketMeta).Get(keySchemaVersion))
 		return nil
 	})
