@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/arcanos-dev/arcanos/pkg/summary"
 	arcanosv1 "github.com/arcanos-dev/arcanos/proto/gen/arcanos/v1"
 )
 
@@ -73,14 +74,27 @@ func referenced(rep *arcanosv1.RunReport) bool {
 	return rep.GetPhasesReported() > 0 && len(rep.GetResult().GetPhases()) == 0
 }
 
-// notePhase records that the phase report seq of h is stored, and what
-// makes it partial; r.mu is held. Reports past maxTrackedSeq are noted
-// under maxTrackedSeq+1 only, so an agent cannot grow the map.
+// phaseMark is what the controller keeps of one stored phase report: its
+// name, what makes it partial ("" when nothing), and its counts.
+type phaseMark struct {
+	name  string
+	why   string
+	count *arcanosv1.RunSummary
+}
+
+func markOf(p *arcanosv1.PhaseResult) phaseMark {
+	return phaseMark{name: p.GetName(), why: strings.Join(phaseProblems(p), "; "),
+		count: summary.Of([]*arcanosv1.PhaseResult{p})}
+}
+
+// notePhase records that the phase report seq of h is stored; r.mu is
+// held. Reports past maxTrackedSeq are noted under maxTrackedSeq+1 only, so
+// an agent cannot grow the map.
 func (h *hostRun) notePhase(seq int32, p *arcanosv1.PhaseResult) {
 	if h.phases == nil {
-		h.phases = make(map[int32]string, 6)
+		h.phases = make(map[int32]phaseMark, 6)
 	}
-	h.phases[trackedSeq(seq)] = strings.Join(phaseProblems(p), "; ")
+	h.phases[trackedSeq(seq)] = markOf(p)
 }
 
 func trackedSeq(seq int32) int32 {
@@ -91,30 +105,47 @@ func trackedSeq(seq int32) int32 {
 }
 
 // partialWhy says what makes h's result partial; r.mu is held.
-func (h *hostRun) partialWhy(res *arcanosv1.RunResult, byRef bool, reported int32) string {
+func (h *hostRun) partialWhy(res *arcanosv1.RunResult, byRef bool, reported int32, requested []string) string {
 	if !byRef {
 		return partial(res.GetPhases())
 	}
-	return referencedWhy(h.phases, reported)
+	return referencedWhy(h.phases, reported, requested, res.GetSummary())
 }
 
 // referencedWhy says what makes a result sent by reference partial, from
-// the problems of each stored phase report by seq: every seq from 1 to
-// reported must be stored, none other, and none may be partial itself.
-func referencedWhy(stored map[int32]string, reported int32) string {
+// the marks of its stored phase reports by seq: every seq from 1 to
+// reported must be stored and none other; each a phase the run asked for
+// (requested; empty: all), once; none partial itself; and together they
+// must count what the result's summary counts.
+func referencedWhy(stored map[int32]phaseMark, reported int32, requested []string,
+	sum *arcanosv1.RunSummary) string {
 	if reported > maxTrackedSeq {
 		return fmt.Sprintf("the agent referred to %d phase reports, more than the %d a result may refer to",
 			reported, maxTrackedSeq)
 	}
+	if len(requested) == 0 {
+		requested = phaseNames
+	}
 	var why, missing, extra []string
+	seen := map[string]int32{}
+	counted := &arcanosv1.RunSummary{}
 	for seq := int32(1); seq <= reported; seq++ {
-		w, ok := stored[seq]
-		switch {
-		case !ok:
+		m, ok := stored[seq]
+		if !ok {
 			missing = append(missing, fmt.Sprint(seq))
-		case w != "":
-			why = append(why, w)
+			continue
 		}
+		if m.why != "" {
+			why = append(why, m.why)
+		}
+		switch first, dup := seen[m.name]; {
+		case dup:
+			why = append(why, fmt.Sprintf("phase %s reported twice (seq %d and %d)", m.name, first, seq))
+		case !slices.Contains(requested, m.name):
+			why = append(why, fmt.Sprintf("phase report %d is %q, not a phase the run asked for", seq, m.name))
+		}
+		seen[m.name] = seq
+		addCounts(counted, m.count)
 	}
 	for _, seq := range slices.Sorted(maps.Keys(stored)) {
 		switch {
@@ -132,5 +163,30 @@ func referencedWhy(stored map[int32]string, reported int32) string {
 		why = append(why, fmt.Sprintf("phase report(s) %s stored beyond the %d the result names",
 			strings.Join(extra, ", "), reported))
 	}
+	if len(missing) == 0 && sum != nil && !sameCounts(sum, counted) {
+		why = append(why, fmt.Sprintf("the result counts %d unauthorized, %d authorized, %d actions done; "+
+			"its phase reports hold %d, %d, %d", sum.GetUnauthorized(), sum.GetAuthorized(), sum.GetActionsDone(),
+			counted.GetUnauthorized(), counted.GetAuthorized(), counted.GetActionsDone()))
+	}
 	return strings.Join(why, "; ")
+}
+
+func addCounts(to, c *arcanosv1.RunSummary) {
+	to.Authorized += c.GetAuthorized()
+	to.Unauthorized += c.GetUnauthorized()
+	to.Protected += c.GetProtected()
+	to.Unknown += c.GetUnknown()
+	to.ActionsPlanned += c.GetActionsPlanned()
+	to.ActionsDone += c.GetActionsDone()
+	to.ActionsRefused += c.GetActionsRefused()
+	to.ActionsFailed += c.GetActionsFailed()
+}
+
+// sameCounts compares what both summaries count, bytes aside (an agent
+// reports the bytes its cleanup reclaimed, which actions may round).
+func sameCounts(a, b *arcanosv1.RunSummary) bool {
+	return a.GetAuthorized() == b.GetAuthorized() && a.GetUnauthorized() == b.GetUnauthorized() &&
+		a.GetProtected() == b.GetProtected() && a.GetUnknown() == b.GetUnknown() &&
+		a.GetActionsPlanned() == b.GetActionsPlanned() && a.GetActionsDone() == b.GetActionsDone() &&
+		a.GetActionsRefused() == b.GetActionsRefused() && a.GetActionsFailed() == b.GetActionsFailed()
 }

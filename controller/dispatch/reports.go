@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -103,7 +102,7 @@ func (e *Engine) StoreResult(ctx context.Context, hostID string, rep *arcanosv1.
 		r.mu.Lock()
 		h := r.hosts[hostID]
 		if !isFinal(h.state) {
-			state, detail := resultState(res, h.partialWhy(res, byRef, rep.GetPhasesReported()))
+			state, detail := resultState(res, h.partialWhy(res, byRef, rep.GetPhasesReported(), r.p.Phases))
 			r.set(h, state, detail, res)
 			r.mu.Unlock()
 			return nil
@@ -167,11 +166,15 @@ func (e *Engine) storedPartialWhy(ctx context.Context, runID, hostID string, res
 	if len(seqs) != len(phases) {
 		return "", fmt.Errorf("the phases of host %s in run %s changed while read", hostID, runID)
 	}
-	stored := make(map[int32]string, len(seqs))
-	for i, seq := range seqs {
-		stored[trackedSeq(seq)] = strings.Join(phaseProblems(phases[i]), "; ")
+	rec, err := e.opts.Store.GetRun(ctx, runID)
+	if err != nil {
+		return "", fmt.Errorf("read run %s to judge the result of host %s: %w", runID, hostID, err)
 	}
-	return referencedWhy(stored, reported), nil
+	stored := make(map[int32]phaseMark, len(seqs))
+	for i, seq := range seqs {
+		stored[trackedSeq(seq)] = markOf(phases[i])
+	}
+	return referencedWhy(stored, reported, rec.GetPhases(), res.GetSummary()), nil
 }
 
 // Refused records that hostID's agent refused the run, with its reason.

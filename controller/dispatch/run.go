@@ -26,10 +26,10 @@ type hostRun struct {
 	deadline     time.Time
 	lastSeq      int32
 	disconnected time.Time
-	// phases notes each phase report stored, by seq (1 to maxTrackedSeq):
-	// what makes it partial, "" when nothing. A result sent without its
-	// phases is judged from these, not from the phases read back.
-	phases map[int32]string
+	// phases notes each phase report stored, by seq (1 to maxTrackedSeq).
+	// A result sent without its phases is judged from these, not from the
+	// phases read back.
+	phases map[int32]phaseMark
 }
 
 // maxTrackedSeq bounds the phase reports noted per host; a run has six
