@@ -156,7 +156,7 @@ func TestPurgeExitCodes(t *testing.T) {
 			code: ExitIncomplete, stderr: []string{"web-3  skipped", "note: rollout stopped: 1 host failed"}},
 		{name: "a host finished with a failed run",
 			events: finishedHost("web-1", hostResult("web-1", failed)),
-			code:   ExitIncomplete, stderr: []string{"finished (run failed)"}},
+			code:   ExitIncomplete, stderr: []string{"finished (incomplete)"}},
 		{name: "the stream ended with a host still running",
 			events: finishedHost("web-1", hostResult("web-1", ok))[:3],
 			code:   ExitIncomplete, stderr: []string{"web-1  running"}},

@@ -23,8 +23,8 @@ func writeSummary(w io.Writer, runID string, outs []*hostOutcome, notes []string
 		}
 		s := summaryOf(o.result)
 		state := stateWord(o.state)
-		if resultFailed(o.result) {
-			state += " (run failed)"
+		if o.state == arcanosv1.HostRunState_HOST_RUN_STATE_FINISHED && resultFailed(o.result) {
+			state += " (incomplete)"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\n", clean(o.host), state,
 			s.Authorized, s.Unauthorized, s.Protected, s.Unknown,
@@ -55,15 +55,16 @@ func writeUnauthorized(w io.Writer, runID string, outs []*hostOutcome, limit int
 
 	fmt.Fprintln(w, "\nUnauthorized:")
 	tw := newTable(w)
-	shown := 0
+	shown, listed := 0, 0
 	for _, o := range outs {
 		for _, p := range o.result.GetPhases() {
 			for _, f := range p.GetFindings() {
 				if f.GetVerdict() != arcanosv1.Verdict_VERDICT_UNAUTHORIZED {
 					continue
 				}
+				listed++
 				if limit > 0 && shown == limit {
-					break
+					continue
 				}
 				shown++
 				subject := f.GetSubject()
@@ -76,8 +77,12 @@ func writeUnauthorized(w io.Writer, runID string, outs []*hostOutcome, limit int
 		}
 	}
 	_ = tw.Flush()
-	if shown < total {
-		fmt.Fprintf(w, "  … and %d more: arcanosctl runs show %s -o json\n", total-shown, clean(runID))
+	if shown < listed {
+		fmt.Fprintf(w, "  … and %d more: arcanosctl runs show %s -o json\n", listed-shown, clean(runID))
+	}
+	if listed < total {
+		fmt.Fprintf(w, "  … and %d more that the agents counted but could not send (reports too large or "+
+			"lost): the hosts' daemon-scan.log has them\n", total-listed)
 	}
 }
 
@@ -136,7 +141,11 @@ func failures(r *arcanosv1.RunResult) []string {
 	for _, p := range r.GetPhases() {
 		if p.GetStatus() == arcanosv1.PhaseStatus_PHASE_STATUS_FAILED ||
 			p.GetStatus() == arcanosv1.PhaseStatus_PHASE_STATUS_TIMED_OUT {
-			out = append(out, fmt.Sprintf("phase %s %s", p.GetName(), report.StatusWord(p.GetStatus())))
+			why := fmt.Sprintf("phase %s %s", p.GetName(), report.StatusWord(p.GetStatus()))
+			if errs := p.GetErrors(); len(errs) > 0 {
+				why += ": " + errs[len(errs)-1]
+			}
+			out = append(out, why)
 		}
 		for _, a := range p.GetActions() {
 			if a.GetState() == arcanosv1.ActionState_ACTION_STATE_FAILED {

@@ -97,3 +97,32 @@ func TestSummaryTakesFindingsFromPhaseEventsWhenTheResultLeavesThemOut(t *testin
 		})
 	}
 }
+
+// A phase whose report was too large reached the controller without its
+// findings: the summary says the agents counted more than it can list,
+// and why the phase failed (a second reviewer's case).
+func TestSummarySaysWhatTheAgentsCountedButCouldNotSend(t *testing.T) {
+	tr := newTracker()
+	res := hostResult("web-1", ok, "miner")
+	res.Summary = &arcanosv1.RunSummary{Authorized: 1, Unauthorized: 30001}
+	res.Phases = append(res.Phases, &arcanosv1.PhaseResult{Name: "startup",
+		Status: arcanosv1.PhaseStatus_PHASE_STATUS_FAILED,
+		Errors: []string{"the report was 6100000 bytes, over the 4128768 the stream carries"}})
+	done := event("web-1", arcanosv1.HostRunState_HOST_RUN_STATE_FAILED, "partial result: phase startup failed")
+	done.Result = res
+	tr.apply(done)
+
+	var out bytes.Buffer
+	if err := writeSummary(&out, runID, tr.outcomes(), nil, 50); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{"miner", "… and 30000 more that the agents counted but could not send",
+		"web-1  failed  1"} {
+		if !strings.Contains(out.String(), w) {
+			t.Errorf("summary lacks %q:\n%s", w, out.String())
+		}
+	}
+	if strings.Contains(out.String(), "runs show "+runID+" -o json") {
+		t.Errorf("summary points at -o json for findings it does not have:\n%s", out.String())
+	}
+}

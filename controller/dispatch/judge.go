@@ -53,7 +53,11 @@ func phaseProblems(p *arcanosv1.PhaseResult) []string {
 	}
 	var why []string
 	if bad(p.GetStatus()) {
-		why = append(why, fmt.Sprintf("phase %s %s", p.GetName(), statusWord(p.GetStatus())))
+		w := fmt.Sprintf("phase %s %s", p.GetName(), statusWord(p.GetStatus()))
+		if errs := p.GetErrors(); len(errs) > 0 {
+			w += " (" + errs[len(errs)-1] + ")"
+		}
+		why = append(why, w)
 	}
 	for _, src := range p.GetSources() {
 		if bad(src.GetStatus()) {
