@@ -23,7 +23,8 @@ the next version of the central allowlist, provided the current version is
 still --expected-version (default: the version current when this command
 starts). When someone else changed it in between, nothing is stored: get
 it again, merge, and set again. An allowlist that authorizes nothing at all
-is refused unless --allow-empty is given.`,
+is refused unless --allow-empty is given; so is one under which an enrolled
+host would be authorized nothing (an empty base and no overlay for it).`,
 		Example: `  arcanosctl allowlist set fleet-allowlist.json --comment "allow node on role=web"
 
   # Only if nobody changed it since version 7

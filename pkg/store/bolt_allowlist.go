@@ -72,7 +72,6 @@ func (b *Bolt) SetAllowlist(
 		return nil, fmt.Errorf("set allowlist: %w", err)
 	}
 
-	b.log.Info("allowlist changed", "version", next.Version, "by", who)
 	return next, nil
 }
 
