@@ -145,9 +145,10 @@ func checkSize(db *bolt.DB, size int64) error {
 // fault while reading pages becomes an error that says so, instead of
 // ending the controller.
 //
-// LIMITATION: writes (Update, Batch) are not guarded: bbolt runs batched
-// writes on its own goroutines; a damaged page met while writing still
-// panics there.
+// LIMITATION: writes (Update, Batch) are not guarded: a damaged page met
+// while writing ends the process (guarding them the same way left bbolt's
+// batch locks held and the next write hung, in a trial); at the next start
+// OpenBolt refuses a file cut short with the damaged-file error.
 func (b *Bolt) view(fn func(tx *bolt.Tx) error) (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
