@@ -100,9 +100,16 @@ func writeIncomplete(w io.Writer, outs []*hostOutcome) {
 		if !o.incomplete() {
 			continue
 		}
-		why := o.detail
-		if o.result != nil {
+		// The controller's reason first: it judged the result as a whole.
+		why := ""
+		if o.state == arcanosv1.HostRunState_HOST_RUN_STATE_FAILED {
+			why = o.detail
+		}
+		if why == "" && o.result != nil {
 			why = strings.Join(failures(o.result), "; ")
+		}
+		if why == "" {
+			why = o.detail
 		}
 		if why == "" {
 			why = "no reason given"

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -41,7 +43,15 @@ type Bolt struct {
 	db   *bolt.DB
 	path string
 	log  *slog.Logger
+	// broken is set once damage left bbolt unusable (its locks held by
+	// the transaction the damage interrupted): every call then fails at
+	// once instead of waiting on them forever.
+	broken atomic.Bool
 }
+
+// probeWait is how long a read may wait, after damage was met, before the
+// store is deemed broken.
+const probeWait = 2 * time.Second
 
 var _ Store = (*Bolt)(nil)
 
@@ -73,6 +83,12 @@ func OpenBolt(path string, opts BoltOptions) (*Bolt, error) {
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("open store %s: data dir in use by another controller "+
 			"(no lock within %s); stop it or choose another data dir: %w", path, timeout, err)
+	}
+	if err != nil && statErr == nil && !errors.Is(err, errDamaged) &&
+		(errors.Is(err, bolterrors.ErrInvalid) || errors.Is(err, bolterrors.ErrChecksum) ||
+			errors.Is(err, bolterrors.ErrVersionMismatch) || strings.Contains(err.Error(), "file size too small")) {
+		err = fmt.Errorf("%w (%v): restore it from a backup, or move it aside to start with an empty history",
+			errDamaged, err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
@@ -150,18 +166,77 @@ func checkSize(db *bolt.DB, size int64) error {
 // batch locks held and the next write hung, in a trial); at the next start
 // OpenBolt refuses a file cut short with the damaged-file error.
 func (b *Bolt) view(fn func(tx *bolt.Tx) error) (err error) {
+	if err := b.usable(); err != nil {
+		return err
+	}
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if p := recover(); p != nil {
 			b.log.Error("store file damaged", "path", b.path, "panic", fmt.Sprint(p))
 			err = fmt.Errorf("%w (%v): restore %s from a backup", errDamaged, p, b.path)
+			b.probe()
 		}
 	}()
 	return b.db.View(fn)
 }
 
+// update is db.Update on a store not known to be broken.
+func (b *Bolt) update(fn func(tx *bolt.Tx) error) error {
+	if err := b.usable(); err != nil {
+		return err
+	}
+	return b.db.Update(fn)
+}
+
+// batch is db.Batch on a store not known to be broken.
+func (b *Bolt) batch(fn func(tx *bolt.Tx) error) error {
+	if err := b.usable(); err != nil {
+		return err
+	}
+	return b.db.Batch(fn)
+}
+
+func (b *Bolt) usable() error {
+	if b.broken.Load() {
+		return fmt.Errorf("%w: the store stopped working after damage was found; restore %s from a "+
+			"backup and restart the controller", errDamaged, b.path)
+	}
+	return nil
+}
+
+// probe checks, after damage interrupted a read, that a new transaction
+// can still begin; when none can within probeWait (a fault inside bbolt
+// left its locks held), the store is marked broken. A probe that stays
+// blocked is left behind.
+func (b *Bolt) probe() {
+	done := make(chan bool, 1)
+	go func() {
+		defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+		defer func() {
+			if recover() != nil {
+				done <- false
+			}
+		}()
+		done <- b.db.View(func(*bolt.Tx) error { return nil }) == nil
+	}()
+	select {
+	case ok := <-done:
+		if ok {
+			return
+		}
+	case <-time.After(probeWait):
+	}
+	b.broken.Store(true)
+	b.log.Error("store unusable after damage; every call now fails until the controller restarts",
+		"path", b.path)
+}
+
 // Close releases the data file and its lock.
 func (b *Bolt) Close() error {
+	if b.broken.Load() {
+		// Closing would wait on the locks the damage left held.
+		return fmt.Errorf("close store %s: %w", b.path, b.usable())
+	}
 	if err := b.db.Close(); err != nil {
 		return fmt.Errorf("close store %s: %w", b.path, err)
 	}

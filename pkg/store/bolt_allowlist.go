@@ -54,7 +54,7 @@ func (b *Bolt) SetAllowlist(
 		return nil, err
 	}
 
-	err = b.db.Update(func(tx *bolt.Tx) error {
+	err = b.update(func(tx *bolt.Tx) error {
 		bucket := tx.Bucket(bucketAllowlist)
 
 		var current int64

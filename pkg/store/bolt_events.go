@@ -65,7 +65,7 @@ func (b *Bolt) appendEvents(
 	// the same reason what a run of the function found is reset each time.
 	var missing []string
 	var skipped int
-	err := b.db.Batch(func(tx *bolt.Tx) error {
+	err := b.batch(func(tx *bolt.Tx) error {
 		missing, skipped = missing[:0], 0
 		runs, bucket := tx.Bucket(bucketRuns), tx.Bucket(bucketEvents)
 		known := map[string]bool{}

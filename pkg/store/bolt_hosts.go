@@ -23,7 +23,7 @@ func (b *Bolt) PutHost(ctx context.Context, h *arcanosv1.Host) error {
 		return err
 	}
 
-	err = b.db.Batch(func(tx *bolt.Tx) error {
+	err = b.batch(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketHosts).Put([]byte(h.GetHostId()), val)
 	})
 	if err != nil {

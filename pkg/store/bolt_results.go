@@ -29,7 +29,7 @@ func (b *Bolt) PutPhase(ctx context.Context, runID, host string, seq int32, p *a
 	}
 	key := phaseKey(runID, host, seq)
 
-	err = b.db.Batch(func(tx *bolt.Tx) error {
+	err = b.batch(func(tx *bolt.Tx) error {
 		if err := requireRun(tx, runID); err != nil {
 			return err
 		}
@@ -58,7 +58,7 @@ func (b *Bolt) PutResult(ctx context.Context, runID, host string, r *arcanosv1.R
 	}
 	key := resultKey(runID, host)
 
-	err = b.db.Batch(func(tx *bolt.Tx) error {
+	err = b.batch(func(tx *bolt.Tx) error {
 		if err := requireRun(tx, runID); err != nil {
 			return err
 		}
@@ -85,7 +85,7 @@ func (b *Bolt) AddResult(ctx context.Context, runID, host string, r *arcanosv1.R
 	}
 	key := resultKey(runID, host)
 	var added bool
-	err = b.db.Batch(func(tx *bolt.Tx) error {
+	err = b.batch(func(tx *bolt.Tx) error {
 		added = false // a retried batch function starts again
 		if err := requireRun(tx, runID); err != nil {
 			return err

@@ -35,7 +35,7 @@ func (b *Bolt) CreateRun(ctx context.Context, r *arcanosv1.Run) error {
 		return err
 	}
 
-	err = b.db.Update(func(tx *bolt.Tx) error {
+	err = b.update(func(tx *bolt.Tx) error {
 		runs := tx.Bucket(bucketRuns)
 		if runs.Get([]byte(id)) != nil {
 			return errors.New("run id already stored")
@@ -68,7 +68,7 @@ func (b *Bolt) UpdateRun(ctx context.Context, r *arcanosv1.Run) error {
 	}
 	newKey := runTimeKey(r.GetStartedAt().AsTime(), id)
 
-	err = b.db.Batch(func(tx *bolt.Tx) error {
+	err = b.batch(func(tx *bolt.Tx) error {
 		runs := tx.Bucket(bucketRuns)
 		old := runs.Get([]byte(id))
 		if old == nil {

@@ -242,7 +242,7 @@ func TestOpenRefusesATruncatedFileAtAnyLength(t *testing.T) {
 				_ = b.Close()
 				t.Fatalf("OpenBolt of the file cut to %d of %d bytes: no error", n, size)
 			}
-			if n >= 16384 && !errors.Is(err, errDamaged) {
+			if !errors.Is(err, errDamaged) {
 				t.Errorf("OpenBolt of the file cut to %d bytes: %v, want it called damaged", n, err)
 			}
 		})
@@ -261,5 +261,32 @@ func TestReadOfAFileCutShortWhileOpenIsAnError(t *testing.T) {
 	})
 	if !errors.Is(err, errDamaged) {
 		t.Fatalf("reading pages past the end: %v, want the damaged-file error", err)
+	}
+}
+
+// Damage met inside bbolt's own transaction start (the file cut to 0 bytes
+// while open) leaves its locks held: the call that met it fails, and so
+// does every later call, at once, instead of hanging (a third reviewer's
+// case: every later runs list hung, and so did the controller's stop).
+func TestStoreBrokenByDamageFailsFastAfterwards(t *testing.T) {
+	path, _ := fillStore(t)
+	b, err := OpenBolt(path, BoltOptions{Logger: quiet})
+	mustDo(t, err)
+	mustDo(t, os.Truncate(path, 0))
+
+	for i := range 3 {
+		done := make(chan error, 1)
+		go func() { _, err := b.ListRuns(t.Context(), 0); done <- err }()
+		select {
+		case err := <-done:
+			if !errors.Is(err, errDamaged) {
+				t.Fatalf("call %d after the damage: %v, want the damaged-file error", i+1, err)
+			}
+		case <-time.After(time.Minute):
+			t.Fatalf("call %d after the damage hung", i+1)
+		}
+	}
+	if err := b.Close(); err == nil {
+		t.Error("Close of a store broken by damage: nil, want an error saying so")
 	}
 }

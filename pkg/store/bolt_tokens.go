@@ -21,7 +21,7 @@ func (b *Bolt) PutToken(ctx context.Context, t Token) error {
 		return errors.New("put token: no expiry; every enrollment token must expire")
 	}
 
-	err := b.db.Update(func(tx *bolt.Tx) error {
+	err := b.update(func(tx *bolt.Tx) error {
 		tokens := tx.Bucket(bucketTokens)
 		if tokens.Get([]byte(t.Hash)) != nil {
 			return errors.New("a token with this hash is already stored")
@@ -46,7 +46,7 @@ func (b *Bolt) ConsumeToken(ctx context.Context, hash, hostname string, now time
 	}
 
 	var used Token
-	err := b.db.Update(func(tx *bolt.Tx) error {
+	err := b.update(func(tx *bolt.Tx) error {
 		tokens := tx.Bucket(bucketTokens)
 		val := tokens.Get([]byte(hash))
 		if val == nil {

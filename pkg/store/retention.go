@@ -53,7 +53,7 @@ func (b *Bolt) Prune(ctx context.Context, maxAge time.Duration, maxRuns int, now
 		chunk := victims[:min(pruneChunk, len(victims))]
 		victims = victims[len(chunk):]
 
-		err := b.db.Update(func(tx *bolt.Tx) error {
+		err := b.update(func(tx *bolt.Tx) error {
 			for _, v := range chunk {
 				// audit: deletes a run's stored history (run, results, phases, events) from the
 				// controller's store, not from any host; guard: retention maxAge/maxRuns > 0 and
@@ -139,7 +139,7 @@ func deleteRun(tx *bolt.Tx, v victim) error {
 // can never enroll a host again.
 func (b *Bolt) pruneTokens(cutoff time.Time) (int, error) {
 	deleted := 0
-	err := b.db.Update(func(tx *bolt.Tx) error {
+	err := b.update(func(tx *bolt.Tx) error {
 		tokens := tx.Bucket(bucketTokens)
 		var stale [][]byte
 		err := tokens.ForEach(func(k, v []byte) error {
