@@ -373,3 +373,43 @@ func TestHostFailedAtItsDeadlineKeepsThePhasesItReported(t *testing.T) {
 		t.Fatalf("after the late result: %v, want the agent's 6 phases", results[0])
 	}
 }
+
+// A third reviewer's cases, live: results whose phases do not make the run
+// that was asked for, or contradict their own counts.
+func TestResultsThatDoNotMakeTheRunAskedForArePartial(t *testing.T) {
+	dup := sixPhases()
+	dup[5] = sixPhases()[4]
+	cases := []struct {
+		name   string
+		stored int // phase reports stored, seq 1..stored
+		rep    func(f *byRefFixture) *arcanosv1.RunReport
+		detail string
+	}{
+		{"by reference, fewer phase reports than phases asked for", 5, func(f *byRefFixture) *arcanosv1.RunReport {
+			return &arcanosv1.RunReport{RunId: f.runID, Result: slimResult(f.runID, f.host), PhasesReported: 5}
+		}, "phase(s) health asked for but not in the result"},
+		{"whole, counts that contradict its phases", 0, func(f *byRefFixture) *arcanosv1.RunReport {
+			res := slimResult(f.runID, f.host)
+			res.Phases, res.Summary = sixPhases(), &arcanosv1.RunSummary{}
+			return &arcanosv1.RunReport{RunId: f.runID, Result: res}
+		}, "the result counts 0 unauthorized, 0 authorized, 0 actions done; its phase reports hold 1, 0, 0"},
+		{"whole, a phase twice", 0, func(f *byRefFixture) *arcanosv1.RunReport {
+			res := slimResult(f.runID, f.host)
+			res.Phases = dup
+			return &arcanosv1.RunReport{RunId: f.runID, Result: res}
+		}, "phase services reported twice (seq 5 and 6)"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := newByRefFixture(t, filepath.Join(t.TempDir(), "arcanos.db"))
+			f.storePhases(t, sixPhases()[:c.stored], 0)
+			if err := f.e.StoreResult(t.Context(), f.host, c.rep(f)); err != nil {
+				t.Fatal(err)
+			}
+			ev := f.finalEvent(t)
+			if ev.GetState() != arcanosv1.HostRunState_HOST_RUN_STATE_FAILED || !strings.Contains(ev.GetDetail(), c.detail) {
+				t.Fatalf("final event %s %q, want FAILED containing %q", ev.GetState(), ev.GetDetail(), c.detail)
+			}
+		})
+	}
+}

@@ -111,9 +111,24 @@ func trackedSeq(seq int32) int32 {
 // partialWhy says what makes h's result partial; r.mu is held.
 func (h *hostRun) partialWhy(res *arcanosv1.RunResult, byRef bool, reported int32, requested []string) string {
 	if !byRef {
-		return partial(res.GetPhases())
+		return wholeWhy(res, requested)
 	}
 	return referencedWhy(h.phases, reported, requested, res.GetSummary())
+}
+
+// wholeWhy judges a result that carries its phases by the rules of one sent
+// by reference (its phases numbered in the order they come), but for one:
+//
+// LIMITATION: a whole result need not hold every phase the run asked for
+// (agents list skipped phases too; this controller's tests' fake agents
+// send only the phases they exercise); one sent by reference must.
+func wholeWhy(res *arcanosv1.RunResult, requested []string) string {
+	marks := make(map[int32]phaseMark, len(res.GetPhases()))
+	for i, p := range res.GetPhases() {
+		marks[trackedSeq(int32(i+1))] = markOf(p)
+	}
+	n := int32(min(len(res.GetPhases()), maxTrackedSeq+1))
+	return judgeMarks(marks, n, requested, res.GetSummary(), false)
 }
 
 // referencedWhy says what makes a result sent by reference partial, from
@@ -123,6 +138,12 @@ func (h *hostRun) partialWhy(res *arcanosv1.RunResult, byRef bool, reported int3
 // must count what the result's summary counts.
 func referencedWhy(stored map[int32]phaseMark, reported int32, requested []string,
 	sum *arcanosv1.RunSummary) string {
+	return judgeMarks(stored, reported, requested, sum, true)
+}
+
+// judgeMarks is referencedWhy; all says every requested phase must be there.
+func judgeMarks(stored map[int32]phaseMark, reported int32, requested []string,
+	sum *arcanosv1.RunSummary, all bool) string {
 	if reported > maxTrackedSeq {
 		return fmt.Sprintf("the agent referred to %d phase reports, more than the %d a result may refer to",
 			reported, maxTrackedSeq)
@@ -162,6 +183,17 @@ func referencedWhy(stored map[int32]phaseMark, reported int32, requested []strin
 	if len(missing) > 0 {
 		why = append(why, fmt.Sprintf("phase report(s) %s of %d never reached the controller",
 			strings.Join(missing, ", "), reported))
+	} else if all {
+		var absent []string
+		for _, name := range requested {
+			if _, ok := seen[name]; !ok {
+				absent = append(absent, name)
+			}
+		}
+		if len(absent) > 0 {
+			why = append(why, fmt.Sprintf("phase(s) %s asked for but not in the result",
+				strings.Join(absent, ", ")))
+		}
 	}
 	if len(extra) > 0 {
 		why = append(why, fmt.Sprintf("phase report(s) %s stored beyond the %d the result names",

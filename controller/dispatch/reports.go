@@ -152,8 +152,12 @@ func (e *Engine) withSummary(ctx context.Context, runID, hostID string, res *arc
 // already final, reading the stored phases when the result came without.
 func (e *Engine) storedPartialWhy(ctx context.Context, runID, hostID string, res *arcanosv1.RunResult,
 	byRef bool, reported int32) (string, error) {
+	rec, err := e.opts.Store.GetRun(ctx, runID)
+	if err != nil {
+		return "", fmt.Errorf("read run %s to judge the result of host %s: %w", runID, hostID, err)
+	}
 	if !byRef {
-		return partial(res.GetPhases()), nil
+		return wholeWhy(res, rec.GetPhases()), nil
 	}
 	seqs, err := e.opts.Store.PhaseSeqs(ctx, runID, hostID)
 	if err != nil {
@@ -165,10 +169,6 @@ func (e *Engine) storedPartialWhy(ctx context.Context, runID, hostID string, res
 	}
 	if len(seqs) != len(phases) {
 		return "", fmt.Errorf("the phases of host %s in run %s changed while read", hostID, runID)
-	}
-	rec, err := e.opts.Store.GetRun(ctx, runID)
-	if err != nil {
-		return "", fmt.Errorf("read run %s to judge the result of host %s: %w", runID, hostID, err)
 	}
 	stored := make(map[int32]phaseMark, len(seqs))
 	for i, seq := range seqs {

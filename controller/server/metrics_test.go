@@ -92,6 +92,10 @@ func judged() *arcanosv1.PhaseResult {
 	} {
 		p.Findings = append(p.Findings, &arcanosv1.Finding{Kind: "process", Subject: subject, Verdict: v})
 	}
+	for _, target := range []string{"miner", "proxy"} {
+		p.Actions = append(p.Actions, &arcanosv1.Action{Kind: "signal", Target: target,
+			State: arcanosv1.ActionState_ACTION_STATE_PLANNED})
+	}
 	return p
 }
 
