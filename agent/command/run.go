@@ -81,7 +81,8 @@ Exit codes: 0 stopped cleanly; 2 bad usage, settings or enrollment.`,
 	f.StringVar(&configFile, "config", "", "agent settings file (YAML); see docs/settings.md")
 	f.String("controller", "", "controller address (default: the one enrolled with)")
 	f.String("state-dir", settings.DefaultStateDir, "the enrolled state directory (fleet.state_dir)")
-	f.StringToString("labels", nil, "host labels, k=v,k2=v2 (default: those given at enrollment)")
+	f.StringToString("labels", nil, "labels to announce, k=v,k2=v2 (default: those given at enrollment); "+
+		"the controller keeps the enrolled ones: re-enroll to change them")
 	f.Bool("allow-real", false, "accept real (non-dry) purges from the controller (fleet.allow_real)")
 	f.String("log-dir", "logs", "directory for daemon-scan.log and daemon-clean.log")
 	f.String("hostname", "", "host name to report (default: the enrolled one)")

@@ -398,6 +398,11 @@ func TestResultsThatDoNotMakeTheRunAskedForArePartial(t *testing.T) {
 			res.Phases = dup
 			return &arcanosv1.RunReport{RunId: f.runID, Result: res}
 		}, "phase services reported twice (seq 5 and 6)"},
+		{"a real result for a dry run", 6, func(f *byRefFixture) *arcanosv1.RunReport {
+			res := slimResult(f.runID, f.host)
+			res.DryRun = false
+			return &arcanosv1.RunReport{RunId: f.runID, Result: res, PhasesReported: 6}
+		}, "the result says dry_run=false, the run was dry_run=true"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

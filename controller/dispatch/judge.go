@@ -226,3 +226,24 @@ func sameCounts(a, b *arcanosv1.RunSummary) bool {
 		a.GetActionsPlanned() == b.GetActionsPlanned() && a.GetActionsDone() == b.GetActionsDone() &&
 		a.GetActionsRefused() == b.GetActionsRefused() && a.GetActionsFailed() == b.GetActionsFailed()
 }
+
+// modeWhy says what is wrong when a result's mode is not its run's: a
+// result saying it was real for a dry run (or the reverse) does not
+// answer the run.
+func modeWhy(res *arcanosv1.RunResult, dryRun bool) string {
+	if res.GetDryRun() == dryRun {
+		return ""
+	}
+	return fmt.Sprintf("the result says dry_run=%v, the run was dry_run=%v", res.GetDryRun(), dryRun)
+}
+
+// joinWhy joins the non-empty reasons.
+func joinWhy(whys ...string) string {
+	var out []string
+	for _, w := range whys {
+		if w != "" {
+			out = append(out, w)
+		}
+	}
+	return strings.Join(out, "; ")
+}

@@ -102,7 +102,8 @@ func (e *Engine) StoreResult(ctx context.Context, hostID string, rep *arcanosv1.
 		r.mu.Lock()
 		h := r.hosts[hostID]
 		if !isFinal(h.state) {
-			state, detail := resultState(res, h.partialWhy(res, byRef, rep.GetPhasesReported(), r.p.Phases))
+			why := joinWhy(modeWhy(res, r.p.DryRun), h.partialWhy(res, byRef, rep.GetPhasesReported(), r.p.Phases))
+			state, detail := resultState(res, why)
 			r.set(h, state, detail, res)
 			r.mu.Unlock()
 			return nil
@@ -156,8 +157,9 @@ func (e *Engine) storedPartialWhy(ctx context.Context, runID, hostID string, res
 	if err != nil {
 		return "", fmt.Errorf("read run %s to judge the result of host %s: %w", runID, hostID, err)
 	}
+	mode := modeWhy(res, rec.GetDryRun())
 	if !byRef {
-		return wholeWhy(res, rec.GetPhases()), nil
+		return joinWhy(mode, wholeWhy(res, rec.GetPhases())), nil
 	}
 	seqs, err := e.opts.Store.PhaseSeqs(ctx, runID, hostID)
 	if err != nil {
@@ -174,7 +176,7 @@ func (e *Engine) storedPartialWhy(ctx context.Context, runID, hostID string, res
 	for i, seq := range seqs {
 		stored[trackedSeq(seq)] = markOf(phases[i])
 	}
-	return referencedWhy(stored, reported, rec.GetPhases(), res.GetSummary()), nil
+	return joinWhy(mode, referencedWhy(stored, reported, rec.GetPhases(), res.GetSummary())), nil
 }
 
 // Refused records that hostID's agent refused the run, with its reason.
