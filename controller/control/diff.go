@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/arcanos-dev/arcanos/pkg/report"
 	arcanosv1 "github.com/arcanos-dev/arcanos/proto/gen/arcanos/v1"
 )
 
@@ -184,13 +184,12 @@ func phaseStates(r *arcanosv1.RunResult) map[string]string {
 
 func incomplete(p *arcanosv1.PhaseResult) string {
 	if st := p.GetStatus(); st != arcanosv1.PhaseStatus_PHASE_STATUS_OK {
-		return strings.ToLower(strings.TrimPrefix(st.String(), "PHASE_STATUS_"))
+		return report.StatusWord(st)
 	}
 	for _, src := range p.GetSources() {
 		switch src.GetStatus() {
 		case arcanosv1.PhaseStatus_PHASE_STATUS_FAILED, arcanosv1.PhaseStatus_PHASE_STATUS_TIMED_OUT:
-			return "source " + src.GetName() + " " +
-				strings.ToLower(strings.TrimPrefix(src.GetStatus().String(), "PHASE_STATUS_"))
+			return "source " + src.GetName() + " " + report.StatusWord(src.GetStatus())
 		}
 	}
 	return ""

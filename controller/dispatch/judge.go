@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/arcanos-dev/arcanos/pkg/report"
 	"github.com/arcanos-dev/arcanos/pkg/summary"
 	arcanosv1 "github.com/arcanos-dev/arcanos/proto/gen/arcanos/v1"
 )
@@ -34,15 +35,6 @@ func resultState(res *arcanosv1.RunResult, why string) (arcanosv1.HostRunState, 
 		s.GetActionsRefused(), s.GetActionsFailed())
 }
 
-// partial names what makes phases incomplete, or "" when nothing does.
-func partial(phases []*arcanosv1.PhaseResult) string {
-	var why []string
-	for _, p := range phases {
-		why = append(why, phaseProblems(p)...)
-	}
-	return strings.Join(why, "; ")
-}
-
 // phaseProblems lists what makes one phase incomplete: the phase or one of
 // its sources failed or timed out. An unavailable source (no Docker on the
 // host) is absent, not broken.
@@ -53,7 +45,7 @@ func phaseProblems(p *arcanosv1.PhaseResult) []string {
 	}
 	var why []string
 	if bad(p.GetStatus()) {
-		w := fmt.Sprintf("phase %s %s", p.GetName(), statusWord(p.GetStatus()))
+		w := fmt.Sprintf("phase %s %s", p.GetName(), report.StatusWord(p.GetStatus()))
 		if errs := p.GetErrors(); len(errs) > 0 {
 			w += " (" + errs[len(errs)-1] + ")"
 		}
@@ -62,14 +54,10 @@ func phaseProblems(p *arcanosv1.PhaseResult) []string {
 	for _, src := range p.GetSources() {
 		if bad(src.GetStatus()) {
 			why = append(why, fmt.Sprintf("%s source %s %s: %s", p.GetName(), src.GetName(),
-				statusWord(src.GetStatus()), src.GetReason()))
+				report.StatusWord(src.GetStatus()), src.GetReason()))
 		}
 	}
 	return why
-}
-
-func statusWord(s arcanosv1.PhaseStatus) string {
-	return strings.ToLower(strings.TrimPrefix(s.String(), "PHASE_STATUS_"))
 }
 
 // referenced reports whether a run report left its phases out: the

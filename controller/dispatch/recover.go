@@ -64,7 +64,7 @@ func (e *Engine) interrupt(ctx context.Context, rec *arcanosv1.Run) error {
 	for _, res := range results {
 		host := res.GetHost()
 		if state, ok := rec.Hosts[host]; ok && !isFinal(state) {
-			rec.Hosts[host], _ = resultState(res, partial(res.GetPhases()))
+			rec.Hosts[host], _ = resultState(res, joinWhy(modeWhy(res, rec.GetDryRun()), wholeWhy(res, rec.GetPhases())))
 		}
 	}
 

@@ -31,7 +31,7 @@ func TestPartialResultIsNotFinished(t *testing.T) {
 			arcanosv1.HostRunState_HOST_RUN_STATE_FAILED, "could not complete"},
 	}
 	for _, c := range cases {
-		state, why := resultState(c.res, partial(c.res.GetPhases()))
+		state, why := resultState(c.res, wholeWhy(c.res, nil))
 		if state != c.state || !strings.Contains(why, c.why) {
 			t.Errorf("%s: %s %q, want %s containing %q", c.name, state, why, c.state, c.why)
 		}
